@@ -1,0 +1,834 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Kernel queueing time per request on the TCP paths.
+ *
+ * Send path: a sendmsg call is recorded at its first hit (start = write_seq)
+ * and matched to the skbs that carry its bytes by TCP sequence number when
+ * they reach IP output, because the transmitted skb is a clone whose cb was
+ * wiped. Device queue: the same skb address from net_dev_queue to
+ * net_dev_start_xmit. Receive path: sk_data_ready to the process's read.
+ *
+ * Each logical hook has alternatives (fentry, kprobe, tp_btf); the loader
+ * keeps one per hook and disables the others before load.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "wireflame.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define TCP_CLOSE 7
+
+#define TX_CALLS 8
+#define CALL_OPEN 1       /* the call has not returned: its end is unknown */
+#define CALL_FIRST_SEEN 2 /* its first byte reached IP output */
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct tx_call {
+	__u64 ts;     /* when the call began; 0 = slot free */
+	__u64 ts_hi;  /* when sent_hi last advanced */
+	__u32 start;  /* write_seq at the call's start */
+	__u32 end;    /* start + bytes, known once the call returns */
+	__u32 sent_hi; /* highest sequence seen at IP output for this call */
+	__u32 flags;
+	struct wf_owner_key owner;
+	__u32 has_owner;
+	__u32 reserved;
+};
+
+struct sock_state {
+	__u64 cookie;
+	__u64 rx_ready_ts; /* oldest unread data; 0 = none */
+	__u32 tgid;
+	__u32 next; /* ring position of the next call record */
+	struct tx_call calls[TX_CALLS];
+};
+
+struct skb_queued {
+	__u64 ts;
+	__u64 cookie;
+	__u32 bytes;
+	__u32 has_owner;
+	struct wf_owner_key owner;
+	__u32 seq;
+	__u32 tgid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wf_config);
+} wf_config_map SEC(".maps");
+
+/* The shared map: socket cookie -> the span that owns the socket now. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct wf_owner);
+} wf_owners SEC(".maps");
+
+/* Per-span stage aggregates; user space reads and deletes them at span end. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct wf_owner_key);
+	__type(value, struct wf_span_stats);
+} wf_span_stats SEC(".maps");
+
+/* Receive waits of server sockets, claimed by the next request. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct wf_stage_agg);
+} wf_rx_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} wf_target_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} wf_target_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wf_hist);
+} wf_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WF_HOOKS);
+	__type(key, __u32);
+	__type(value, struct wf_counters);
+} wf_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} wf_events SEC(".maps");
+
+/* Internal state, keyed by the struct sock address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sock_state);
+} wf_socks SEC(".maps");
+
+/* Data that became readable on a socket no observed process has touched yet
+ * (the first request of a new connection arrives before accept). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} wf_rx_unclaimed SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct skb_queued);
+} wf_skb_queued SEC(".maps");
+
+/* kprobe mode: the socket of the tcp_sendmsg call in flight, per thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} wf_kprobe_sk SEC(".maps");
+
+static __always_inline bool seq_before(__u32 a, __u32 b)
+{
+	return (__s32)(a - b) < 0;
+}
+
+static __always_inline __u32 log2_slot(__u64 v)
+{
+	__u32 slot = 0;
+
+	if (v >> 32) { v >>= 32; slot += 32; }
+	if (v >> 16) { v >>= 16; slot += 16; }
+	if (v >> 8) { v >>= 8; slot += 8; }
+	if (v >> 4) { v >>= 4; slot += 4; }
+	if (v >> 2) { v >>= 2; slot += 2; }
+	if (v >> 1) { slot += 1; }
+	return v ? slot + 1 : 0;
+}
+
+static __always_inline struct wf_config *wf_cfg(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&wf_config_map, &zero);
+}
+
+static __always_inline struct wf_counters *counters(__u32 hook)
+{
+	return bpf_map_lookup_elem(&wf_counters, &hook);
+}
+
+static __always_inline void count_hit(__u32 hook)
+{
+	struct wf_counters *c = counters(hook);
+
+	if (c)
+		c->hits++;
+}
+
+static __always_inline void count_map_full(__u32 hook)
+{
+	struct wf_counters *c = counters(hook);
+
+	if (c)
+		c->map_full++;
+}
+
+static __always_inline bool task_observed(struct wf_config *cfg)
+{
+	if (cfg->filter == WF_FILTER_ALL)
+		return true;
+	if (cfg->filter == WF_FILTER_PID) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+		return bpf_map_lookup_elem(&wf_target_pids, &tgid) != NULL;
+	}
+	__u64 cg = bpf_get_current_cgroup_id();
+
+	return bpf_map_lookup_elem(&wf_target_cgroups, &cg) != NULL;
+}
+
+/* tracing programs can generate the cookie; kprobes can only read one that
+ * user space or another program already generated. */
+static __always_inline __u64 sk_cookie(struct sock *sk, bool btf)
+{
+	if (btf)
+		return bpf_get_socket_cookie(sk);
+	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+}
+
+/* One measured stage, packed because BPF calls take at most five arguments. */
+struct stage_rec {
+	__u64 duration;
+	__u64 end_ts;
+	__u64 cookie;
+	struct wf_owner_key owner;
+	__u32 has_owner;
+	__u32 bytes;
+	__u32 tgid;
+	__u32 seq;
+	__u32 seq_end;
+	__u32 stage;
+	__u32 hook;
+};
+
+/* Zero values to insert from: the structs are too large for the BPF stack. */
+static const struct sock_state zero_sock_state;
+static const struct wf_span_stats zero_span_stats;
+
+static __always_inline void agg_add(struct wf_stage_agg *a, __u64 duration, __u32 bytes)
+{
+	__sync_fetch_and_add(&a->sum_ns, duration);
+	__sync_fetch_and_add(&a->count, 1);
+	__sync_fetch_and_add(&a->bytes, bytes);
+	if (duration > a->max_ns)
+		a->max_ns = duration;
+}
+
+static __noinline void fill_event(struct wf_event *e, struct stage_rec *r, struct sock *sk)
+{
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = r->end_ts;
+	e->duration_ns = r->duration;
+	e->cookie = r->cookie;
+	e->tgid = r->tgid;
+	e->bytes = r->bytes;
+	e->seq = r->seq;
+	e->seq_end = r->seq_end;
+	e->stage = r->stage;
+	if (r->has_owner)
+		__builtin_memcpy(e->trace_id, &r->owner, sizeof(r->owner));
+	if (!sk)
+		return;
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (e->family == AF_INET) {
+		BPF_CORE_READ_INTO(e->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+}
+
+static __noinline void emit_event(struct wf_config *cfg, struct stage_rec *r, struct sock *sk)
+{
+	struct wf_counters *c = counters(r->hook);
+	struct wf_event *e = bpf_ringbuf_reserve(&wf_events, sizeof(*e), 0);
+
+	if (!e) {
+		if (c)
+			c->event_drops++;
+		return;
+	}
+	fill_event(e, r, sk);
+	if (c)
+		c->events++;
+
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	/* Batch wakeups: user space also drains on a timer. */
+	if (bpf_ringbuf_query(&wf_events, BPF_RB_AVAIL_DATA) >= cfg->wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
+/* Histogram for 100 % of traffic, the owner's aggregate, and a sampled raw event. */
+static __noinline void record_stage(struct wf_config *cfg, struct stage_rec *r, struct sock *sk)
+{
+	__u32 zero = 0;
+	__u32 stage = r->stage;
+	struct wf_hist *h = bpf_map_lookup_elem(&wf_hist, &zero);
+
+	if (stage >= WF_STAGES)
+		return;
+	if (h)
+		h->slot[stage][log2_slot(r->duration) & (WF_HIST_SLOTS - 1)]++;
+
+	if (r->has_owner) {
+		struct wf_span_stats *s = bpf_map_lookup_elem(&wf_span_stats, &r->owner);
+
+		if (!s) {
+			bpf_map_update_elem(&wf_span_stats, &r->owner, &zero_span_stats, BPF_NOEXIST);
+			s = bpf_map_lookup_elem(&wf_span_stats, &r->owner);
+			if (!s)
+				count_map_full(r->hook);
+		}
+		if (s)
+			agg_add(&s->stage[stage], r->duration, r->bytes);
+	}
+
+	if (cfg->event_sample && bpf_get_prandom_u32() % cfg->event_sample == 0)
+		emit_event(cfg, r, sk);
+}
+
+static __always_inline struct wf_owner *owner_of(__u64 cookie)
+{
+	if (!cookie)
+		return NULL;
+	return bpf_map_lookup_elem(&wf_owners, &cookie);
+}
+
+/* Copies the socket's current owner; false when it has none. */
+static __always_inline __u32 copy_owner(__u64 cookie, struct wf_owner_key *dst, bool skip_server)
+{
+	struct wf_owner *o = owner_of(cookie);
+
+	if (!o || (skip_server && (o->flags & WF_OWNER_SERVER)))
+		return 0;
+	__builtin_memcpy(dst, o, sizeof(*dst));
+	return 1;
+}
+
+static __always_inline struct sock_state *state_get_or_create(struct sock *sk, __u64 cookie,
+							      __u32 hook)
+{
+	__u64 key = (__u64)sk;
+	struct sock_state *st = bpf_map_lookup_elem(&wf_socks, &key);
+
+	if (st)
+		return st;
+	bpf_map_update_elem(&wf_socks, &key, &zero_sock_state, BPF_NOEXIST);
+	st = bpf_map_lookup_elem(&wf_socks, &key);
+	if (!st) {
+		count_map_full(hook);
+		return NULL;
+	}
+	st->cookie = cookie;
+	st->tgid = bpf_get_current_pid_tgid() >> 32;
+	return st;
+}
+
+/* ---- send path ---- */
+
+static __always_inline void tx_call_begin(struct sock *sk, bool btf)
+{
+	struct wf_config *cfg = wf_cfg();
+
+	if (!cfg || !sk || !task_observed(cfg))
+		return;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return;
+	__u64 cookie = sk_cookie(sk, btf);
+	struct sock_state *st = state_get_or_create(sk, cookie, WF_HOOK_TCP_SENDMSG);
+
+	if (!st)
+		return;
+	if (!st->cookie)
+		st->cookie = cookie;
+
+	__u32 prev = (st->next + TX_CALLS - 1) & (TX_CALLS - 1);
+
+	/* tcp_sendmsg_locked fires once per chunk of one call: the call is
+	 * already recorded when the newest record is still open. */
+	if (st->calls[prev].ts && (st->calls[prev].flags & CALL_OPEN))
+		return;
+
+	__u32 slot = st->next & (TX_CALLS - 1);
+	struct tx_call *c = &st->calls[slot];
+
+	if (c->ts) {
+		struct wf_counters *k = counters(WF_HOOK_TCP_SENDMSG);
+
+		if (k)
+			k->overflow++;
+	}
+	c->ts = bpf_ktime_get_ns();
+	c->ts_hi = 0;
+	c->start = BPF_CORE_READ((struct tcp_sock *)sk, write_seq);
+	c->end = 0;
+	c->sent_hi = c->start;
+	c->flags = CALL_OPEN;
+	c->has_owner = copy_owner(st->cookie, &c->owner, false);
+	st->next = (slot + 1) & (TX_CALLS - 1);
+	count_hit(WF_HOOK_TCP_SENDMSG);
+}
+
+/* The call's last byte reached IP output at ts_hi. */
+static __noinline void tx_call_complete(struct wf_config *cfg, struct sock *sk,
+					struct sock_state *st, struct tx_call *c)
+{
+	struct stage_rec r = {};
+
+	r.duration = c->ts_hi - c->ts;
+	r.end_ts = c->ts_hi;
+	r.cookie = st->cookie;
+	r.tgid = st->tgid;
+	r.bytes = c->end - c->start;
+	r.seq = c->start;
+	r.seq_end = c->end;
+	r.stage = WF_STAGE_TX_SEND;
+	r.hook = WF_HOOK_SEND_END;
+	r.has_owner = c->has_owner;
+	__builtin_memcpy(&r.owner, &c->owner, sizeof(r.owner));
+	c->ts = 0;
+	record_stage(cfg, &r, sk);
+}
+
+static __always_inline void tx_call_end(struct sock *sk, int ret)
+{
+	struct wf_config *cfg = wf_cfg();
+	__u64 key = (__u64)sk;
+
+	if (!cfg || !sk)
+		return;
+	struct sock_state *st = bpf_map_lookup_elem(&wf_socks, &key);
+
+	if (!st)
+		return;
+	__u32 prev = (st->next + TX_CALLS - 1) & (TX_CALLS - 1);
+	struct tx_call *c = &st->calls[prev];
+
+	if (!c->ts || !(c->flags & CALL_OPEN))
+		return;
+	count_hit(WF_HOOK_SEND_END);
+	if (ret <= 0) {
+		c->ts = 0;
+		return;
+	}
+	c->end = c->start + ret;
+	c->flags &= ~CALL_OPEN;
+	/* Uncongested, every byte left inside the call: finish it now. */
+	if (c->ts_hi && !seq_before(c->sent_hi, c->end))
+		tx_call_complete(cfg, sk, st, c);
+}
+
+struct tcp_seg {
+	__u32 seq;
+	__u32 len;
+};
+
+/* The TCP segment an skb carries, read from its header: the transmitted skb
+ * is a clone whose control block no longer holds the sequence. */
+static __always_inline bool skb_tcp_seg(struct sk_buff *skb, struct tcp_seg *seg)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	unsigned char *data = BPF_CORE_READ(skb, data);
+	__u16 th_off = BPF_CORE_READ(skb, transport_header);
+	__u32 len = BPF_CORE_READ(skb, len);
+	struct tcphdr th;
+
+	if (bpf_probe_read_kernel(&th, sizeof(th), head + th_off))
+		return false;
+	__s64 hdrs = (head + th_off) - data + th.doff * 4;
+
+	if (hdrs < 0 || hdrs >= len)
+		return false;
+	seg->seq = bpf_ntohl(th.seq);
+	seg->len = len - hdrs;
+	return true;
+}
+
+/* The first byte of one call reached IP output. */
+static __noinline void tx_first_byte(struct wf_config *cfg, struct sock *sk,
+				     struct sock_state *st, struct tx_call *c, __u64 now)
+{
+	struct stage_rec r = {};
+
+	r.duration = now - c->ts;
+	r.end_ts = now;
+	r.cookie = st->cookie;
+	r.tgid = st->tgid;
+	r.seq = c->start;
+	r.seq_end = c->sent_hi;
+	r.bytes = c->sent_hi - c->start;
+	r.stage = WF_STAGE_TX_FIRST;
+	r.hook = WF_HOOK_IP_OUT;
+	r.has_owner = c->has_owner;
+	__builtin_memcpy(&r.owner, &c->owner, sizeof(r.owner));
+	record_stage(cfg, &r, sk);
+}
+
+/* Bytes of one segment reached IP output: advance every call they carry. */
+static __noinline void tx_transmit(struct wf_config *cfg, struct sock *sk,
+				   struct sock_state *st, struct tcp_seg *seg)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 seg_end = seg->seq + seg->len;
+
+	count_hit(WF_HOOK_IP_OUT);
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < TX_CALLS; i++) {
+		struct tx_call *c = &st->calls[i];
+
+		if (!c->ts || !seq_before(c->start, seg_end))
+			continue;
+		if (!(c->flags & CALL_OPEN) && !seq_before(seg->seq, c->end))
+			continue;
+		if (seq_before(c->sent_hi, seg_end)) {
+			c->sent_hi = seg_end;
+			c->ts_hi = now;
+		}
+		if (!(c->flags & CALL_FIRST_SEEN) && !seq_before(c->start, seg->seq)) {
+			c->flags |= CALL_FIRST_SEEN;
+			tx_first_byte(cfg, sk, st, c, now);
+		}
+		if (!(c->flags & CALL_OPEN) && !seq_before(c->sent_hi, c->end))
+			tx_call_complete(cfg, sk, st, c);
+	}
+}
+
+static __always_inline struct sock_state *observed_skb(struct sk_buff *skb, struct sock **skp)
+{
+	struct sock *sk = BPF_CORE_READ(skb, sk);
+	__u64 key = (__u64)sk;
+
+	if (!sk)
+		return NULL;
+	*skp = sk;
+	return bpf_map_lookup_elem(&wf_socks, &key);
+}
+
+static __always_inline void ip_output(struct sk_buff *skb)
+{
+	struct wf_config *cfg = wf_cfg();
+	struct sock *sk = NULL;
+	struct tcp_seg seg;
+
+	if (!cfg)
+		return;
+	struct sock_state *st = observed_skb(skb, &sk);
+
+	if (!st || !skb_tcp_seg(skb, &seg) || !seg.len)
+		return;
+	tx_transmit(cfg, sk, st, &seg);
+}
+
+static __always_inline void dev_queue(struct sk_buff *skb)
+{
+	struct wf_config *cfg = wf_cfg();
+	struct sock *sk = NULL;
+	struct tcp_seg seg;
+
+	if (!cfg)
+		return;
+	struct sock_state *st = observed_skb(skb, &sk);
+
+	if (!st || !skb_tcp_seg(skb, &seg) || !seg.len)
+		return;
+	if (cfg->tx_match_at_dev_queue)
+		tx_transmit(cfg, sk, st, &seg);
+	count_hit(WF_HOOK_DEV_QUEUE);
+
+	struct skb_queued q = {};
+
+	q.ts = bpf_ktime_get_ns();
+	q.cookie = st->cookie;
+	q.bytes = seg.len;
+	q.seq = seg.seq;
+	q.tgid = st->tgid;
+	q.has_owner = copy_owner(st->cookie, &q.owner, false);
+	__u64 key = (__u64)skb;
+
+	if (bpf_map_update_elem(&wf_skb_queued, &key, &q, BPF_ANY))
+		count_map_full(WF_HOOK_DEV_QUEUE);
+}
+
+static __always_inline void dev_xmit(struct sk_buff *skb)
+{
+	struct wf_config *cfg = wf_cfg();
+	__u64 key = (__u64)skb;
+	struct skb_queued *q;
+
+	if (!cfg)
+		return;
+	q = bpf_map_lookup_elem(&wf_skb_queued, &key);
+	if (!q)
+		return;
+	__u64 now = bpf_ktime_get_ns();
+	struct stage_rec r = {};
+
+	r.duration = now - q->ts;
+	r.end_ts = now;
+	r.cookie = q->cookie;
+	r.tgid = q->tgid;
+	r.bytes = q->bytes;
+	r.seq = q->seq;
+	r.seq_end = q->seq + q->bytes;
+	r.stage = WF_STAGE_DEV_QUEUE;
+	r.hook = WF_HOOK_DEV_XMIT;
+	r.has_owner = q->has_owner;
+	__builtin_memcpy(&r.owner, &q->owner, sizeof(r.owner));
+	bpf_map_delete_elem(&wf_skb_queued, &key);
+	count_hit(WF_HOOK_DEV_XMIT);
+	record_stage(cfg, &r, BPF_CORE_READ(skb, sk));
+}
+
+/* ---- receive path ---- */
+
+static __always_inline void rx_ready(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	__u64 now;
+	struct sock_state *st = bpf_map_lookup_elem(&wf_socks, &key);
+
+	if (st) {
+		if (!st->rx_ready_ts) {
+			st->rx_ready_ts = bpf_ktime_get_ns();
+			count_hit(WF_HOOK_RX_READY);
+		}
+		return;
+	}
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return;
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&wf_rx_unclaimed, &key, &now, BPF_NOEXIST);
+}
+
+static __always_inline void rx_pending_add(__u64 cookie, __u64 wait, __u32 bytes)
+{
+	static const struct wf_stage_agg zero_agg;
+	struct wf_stage_agg *p = bpf_map_lookup_elem(&wf_rx_pending, &cookie);
+
+	if (!p) {
+		bpf_map_update_elem(&wf_rx_pending, &cookie, &zero_agg, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(&wf_rx_pending, &cookie);
+	}
+	if (p)
+		agg_add(p, wait, bytes);
+	else
+		count_map_full(WF_HOOK_RX_READ);
+}
+
+static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
+{
+	struct wf_config *cfg = wf_cfg();
+	__u64 key = (__u64)sk;
+
+	if (!cfg || ret <= 0 || !task_observed(cfg))
+		return;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return;
+	struct sock_state *st = state_get_or_create(sk, sk_cookie(sk, btf), WF_HOOK_RX_READ);
+
+	if (!st)
+		return;
+	if (!st->cookie)
+		st->cookie = sk_cookie(sk, btf);
+	__u64 ready = st->rx_ready_ts;
+
+	if (!ready) {
+		__u64 *u = bpf_map_lookup_elem(&wf_rx_unclaimed, &key);
+
+		if (!u)
+			return;
+		ready = *u;
+		bpf_map_delete_elem(&wf_rx_unclaimed, &key);
+	}
+	st->rx_ready_ts = 0;
+	count_hit(WF_HOOK_RX_READ);
+
+	struct stage_rec r = {};
+
+	r.end_ts = bpf_ktime_get_ns();
+	r.duration = r.end_ts - ready;
+	r.cookie = st->cookie;
+	r.tgid = st->tgid;
+	r.bytes = ret;
+	r.stage = WF_STAGE_RX_QUEUE;
+	r.hook = WF_HOOK_RX_READ;
+	/* A server's bytes belong to the request they start, which has no
+	 * owner entry yet: park them for user space to claim. */
+	r.has_owner = copy_owner(st->cookie, &r.owner, true);
+	if (!r.has_owner && st->cookie)
+		rx_pending_add(st->cookie, r.duration, ret);
+	record_stage(cfg, &r, sk);
+}
+
+static __always_inline void sock_closed(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct sock_state *st = bpf_map_lookup_elem(&wf_socks, &key);
+
+	bpf_map_delete_elem(&wf_rx_unclaimed, &key);
+	if (!st)
+		return;
+	__u64 cookie = st->cookie;
+
+	count_hit(WF_HOOK_SOCK_CLOSE);
+	if (cookie) {
+		bpf_map_delete_elem(&wf_owners, &cookie);
+		bpf_map_delete_elem(&wf_rx_pending, &cookie);
+	}
+	bpf_map_delete_elem(&wf_socks, &key);
+}
+
+/* ---- tcp_sendmsg: fentry/fexit, kprobe/kretprobe, or tp_btf ---- */
+
+SEC("fentry/tcp_sendmsg")
+int BPF_PROG(wf_sendmsg_fentry, struct sock *sk)
+{
+	tx_call_begin(sk, true);
+	return 0;
+}
+
+SEC("fexit/tcp_sendmsg")
+int BPF_PROG(wf_sendmsg_fexit, struct sock *sk, struct msghdr *msg, size_t size, int ret)
+{
+	tx_call_end(sk, ret);
+	return 0;
+}
+
+SEC("kprobe/tcp_sendmsg")
+int BPF_KPROBE(wf_sendmsg_kprobe, struct sock *sk)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 skp = (__u64)sk;
+
+	bpf_map_update_elem(&wf_kprobe_sk, &tid, &skp, BPF_ANY);
+	tx_call_begin(sk, false);
+	return 0;
+}
+
+SEC("kretprobe/tcp_sendmsg")
+int BPF_KRETPROBE(wf_sendmsg_kretprobe, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *skp = bpf_map_lookup_elem(&wf_kprobe_sk, &tid);
+
+	if (!skp)
+		return 0;
+	struct sock *sk = (struct sock *)*skp;
+
+	bpf_map_delete_elem(&wf_kprobe_sk, &tid);
+	tx_call_end(sk, ret);
+	return 0;
+}
+
+SEC("tp_btf/tcp_sendmsg_locked")
+int BPF_PROG(wf_sendmsg_btf, struct sock *sk)
+{
+	tx_call_begin(sk, true);
+	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(wf_send_end_btf, struct sock *sk, int ret)
+{
+	tx_call_end(sk, ret);
+	return 0;
+}
+
+/* ---- ip_local_out: fentry, kprobe; the tp_btf fallback is net_dev_queue ---- */
+
+SEC("fentry/ip_local_out")
+int BPF_PROG(wf_ip_out_fentry, struct net *net, struct sock *sk, struct sk_buff *skb)
+{
+	ip_output(skb);
+	return 0;
+}
+
+SEC("kprobe/ip_local_out")
+int BPF_KPROBE(wf_ip_out_kprobe, struct net *net, struct sock *sk, struct sk_buff *skb)
+{
+	ip_output(skb);
+	return 0;
+}
+
+/* ---- device queue and transmit ---- */
+
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(wf_dev_queue_btf, struct sk_buff *skb)
+{
+	dev_queue(skb);
+	return 0;
+}
+
+SEC("tp_btf/net_dev_start_xmit")
+int BPF_PROG(wf_dev_xmit_btf, struct sk_buff *skb)
+{
+	dev_xmit(skb);
+	return 0;
+}
+
+/* ---- receive queue ---- */
+
+SEC("tp_btf/sk_data_ready")
+int BPF_PROG(wf_rx_ready_btf, struct sock *sk)
+{
+	rx_ready(sk);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(wf_rx_read_btf, struct sock *sk, int ret)
+{
+	rx_read(sk, ret, true);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(wf_sock_state_btf, struct sock *sk, int oldstate, int newstate)
+{
+	if (newstate == TCP_CLOSE)
+		sock_closed(sk);
+	return 0;
+}

@@ -1,0 +1,208 @@
+/**
+ * Bytes to and from the kernel structs of layout.ts. Pure functions: the
+ * adapters hand them Buffers and get plain objects back.
+ */
+import { isIPv4 } from 'node:net';
+import {
+  CONFIG,
+  COUNTERS,
+  EVENT,
+  HIST_SLOTS,
+  OWNER,
+  OWNER_KEY,
+  STAGE_AGG,
+  STAGES,
+  type Stage,
+} from './layout.ts';
+
+const AF_INET = 2;
+
+export interface Owner {
+  /** 32 hex digits, W3C trace-context form. */
+  traceId: string;
+  /** 16 hex digits. */
+  spanId: string;
+  /** The server side of its connection: received bytes belong to the next request. */
+  server?: boolean;
+}
+
+export interface StageAgg {
+  sumNs: bigint;
+  maxNs: bigint;
+  count: bigint;
+  bytes: bigint;
+}
+
+export interface KernelEvent {
+  stage: Stage;
+  /** CLOCK_MONOTONIC at the end of the stage. */
+  tsNs: bigint;
+  durationNs: bigint;
+  cookie: bigint;
+  /** Empty when the socket had no owner. */
+  traceId: string;
+  spanId: string;
+  tgid: number;
+  bytes: number;
+  seq: number;
+  seqEnd: number;
+  family: 'ipv4' | 'ipv6';
+  saddr: string;
+  daddr: string;
+  sport: number;
+  dport: number;
+}
+
+export interface KernelConfig {
+  filter: number;
+  eventSample: number;
+  wakeupBytes: number;
+  txMatchAtDevQueue: boolean;
+}
+
+export type Counters = Record<'hits' | 'events' | 'eventDrops' | 'mapFull' | 'overflow', bigint>;
+
+const HEX = /^[0-9a-f]+$/;
+
+function hexBytes(hex: string, length: number, what: string): Buffer {
+  if (hex.length !== length * 2 || !HEX.test(hex)) throw new TypeError(`${what} must be ${length * 2} lowercase hex digits`);
+  return Buffer.from(hex, 'hex');
+}
+
+function isZero(buf: Buffer): boolean {
+  return buf.every((b) => b === 0);
+}
+
+export function encodeOwner(owner: Owner): Buffer {
+  const buf = Buffer.alloc(OWNER.size);
+  hexBytes(owner.traceId, 16, 'trace id').copy(buf, OWNER.fields.trace_id.offset);
+  hexBytes(owner.spanId, 8, 'span id').copy(buf, OWNER.fields.span_id.offset);
+  buf.writeUInt32LE(owner.server ? 1 : 0, OWNER.fields.flags.offset);
+  return buf;
+}
+
+export function encodeOwnerKey(owner: Pick<Owner, 'traceId' | 'spanId'>): Buffer {
+  const buf = Buffer.alloc(OWNER_KEY.size);
+  hexBytes(owner.traceId, 16, 'trace id').copy(buf, OWNER_KEY.fields.trace_id.offset);
+  hexBytes(owner.spanId, 8, 'span id').copy(buf, OWNER_KEY.fields.span_id.offset);
+  return buf;
+}
+
+export function encodeU64(value: bigint): Buffer {
+  const buf = Buffer.alloc(8);
+  buf.writeBigUInt64LE(value);
+  return buf;
+}
+
+export function encodeU32(value: number): Buffer {
+  const buf = Buffer.alloc(4);
+  buf.writeUInt32LE(value);
+  return buf;
+}
+
+export function encodeConfig(config: KernelConfig): Buffer {
+  const buf = Buffer.alloc(CONFIG.size);
+  buf.writeUInt32LE(config.filter, CONFIG.fields.filter.offset);
+  buf.writeUInt32LE(config.eventSample, CONFIG.fields.event_sample.offset);
+  buf.writeUInt32LE(config.wakeupBytes, CONFIG.fields.wakeup_bytes.offset);
+  buf.writeUInt32LE(config.txMatchAtDevQueue ? 1 : 0, CONFIG.fields.tx_match_at_dev_queue.offset);
+  return buf;
+}
+
+export function decodeStageAgg(buf: Buffer, offset = 0): StageAgg {
+  const f = STAGE_AGG.fields;
+  return {
+    sumNs: buf.readBigUInt64LE(offset + f.sum_ns.offset),
+    maxNs: buf.readBigUInt64LE(offset + f.max_ns.offset),
+    count: buf.readBigUInt64LE(offset + f.count.offset),
+    bytes: buf.readBigUInt64LE(offset + f.bytes.offset),
+  };
+}
+
+export function decodeSpanStats(buf: Buffer): Record<Stage, StageAgg> {
+  return Object.fromEntries(STAGES.map((stage, i) => [stage, decodeStageAgg(buf, i * STAGE_AGG.size)])) as Record<
+    Stage,
+    StageAgg
+  >;
+}
+
+function address(buf: Buffer, family: number): string {
+  if (family === AF_INET) return `${buf[0]}.${buf[1]}.${buf[2]}.${buf[3]}`;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(buf.readUInt16BE(i).toString(16));
+  const mapped = groups.slice(0, 5).every((g) => g === '0') && groups[5] === 'ffff';
+  if (mapped) {
+    const v4 = `${buf[12]}.${buf[13]}.${buf[14]}.${buf[15]}`;
+    if (isIPv4(v4)) return `::ffff:${v4}`;
+  }
+  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+}
+
+export function decodeEvent(buf: Buffer, offset: number): KernelEvent {
+  const f = EVENT.fields;
+  const at = (field: { offset: number; size: number }) =>
+    buf.subarray(offset + field.offset, offset + field.offset + field.size);
+  const family = buf.readUInt16LE(offset + f.family.offset);
+  const stage = STAGES[buf.readUInt8(offset + f.stage.offset)];
+  if (stage === undefined) throw new RangeError(`kernel event with unknown stage ${buf.readUInt8(offset + f.stage.offset)}`);
+  const traceId = at(f.trace_id);
+  const spanId = at(f.span_id);
+  const owned = !(isZero(traceId) && isZero(spanId));
+  return {
+    stage,
+    tsNs: buf.readBigUInt64LE(offset + f.ts_ns.offset),
+    durationNs: buf.readBigUInt64LE(offset + f.duration_ns.offset),
+    cookie: buf.readBigUInt64LE(offset + f.cookie.offset),
+    traceId: owned ? traceId.toString('hex') : '',
+    spanId: owned ? spanId.toString('hex') : '',
+    tgid: buf.readUInt32LE(offset + f.tgid.offset),
+    bytes: buf.readUInt32LE(offset + f.bytes.offset),
+    seq: buf.readUInt32LE(offset + f.seq.offset),
+    seqEnd: buf.readUInt32LE(offset + f.seq_end.offset),
+    family: family === AF_INET ? 'ipv4' : 'ipv6',
+    saddr: address(at(f.saddr), family),
+    daddr: address(at(f.daddr), family),
+    sport: buf.readUInt16LE(offset + f.sport.offset),
+    dport: buf.readUInt16LE(offset + f.dport.offset),
+  };
+}
+
+/** A batch from the ring buffer: whole records back to back. */
+export function decodeEvents(batch: Buffer): KernelEvent[] {
+  const out: KernelEvent[] = [];
+  for (let off = 0; off + EVENT.size <= batch.length; off += EVENT.size) out.push(decodeEvent(batch, off));
+  return out;
+}
+
+/** Per-CPU values come back as one buffer, each CPU's value 8-byte aligned. */
+export function perCpuSlices(buf: Buffer, valueSize: number, cpus: number): Buffer[] {
+  const stride = Math.ceil(valueSize / 8) * 8;
+  return Array.from({ length: cpus }, (_, cpu) => buf.subarray(cpu * stride, cpu * stride + valueSize));
+}
+
+export function sumCounters(slices: Buffer[]): Counters {
+  const f = COUNTERS.fields;
+  const sum = (off: number) => slices.reduce((acc, s) => acc + s.readBigUInt64LE(off), 0n);
+  return {
+    hits: sum(f.hits.offset),
+    events: sum(f.events.offset),
+    eventDrops: sum(f.event_drops.offset),
+    mapFull: sum(f.map_full.offset),
+    overflow: sum(f.overflow.offset),
+  };
+}
+
+/** Slot i counts durations in [2^(i-1), 2^i) ns; slot 0 counts zero. */
+export function sumHistograms(slices: Buffer[]): Record<Stage, bigint[]> {
+  const out = Object.fromEntries(STAGES.map((s) => [s, new Array<bigint>(HIST_SLOTS).fill(0n)])) as Record<
+    Stage,
+    bigint[]
+  >;
+  for (const slice of slices) {
+    STAGES.forEach((stage, si) => {
+      const slots = out[stage];
+      for (let i = 0; i < HIST_SLOTS; i++) slots[i] = (slots[i] ?? 0n) + slice.readBigUInt64LE((si * HIST_SLOTS + i) * 8);
+    });
+  }
+  return out;
+}

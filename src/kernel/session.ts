@@ -1,0 +1,266 @@
+/**
+ * A running set of Wireflame programs: the typed API over the addon that the
+ * rest of Wireflame uses. Opening chooses attach points by trial, loads,
+ * attaches and configures; closing (or the process exiting) detaches.
+ */
+import type { Socket } from 'node:net';
+import { statSync } from 'node:fs';
+import {
+  OBJECT_PATH,
+  loadNative,
+  type Native,
+  type NativeKernelObject,
+  type NativeRingReader,
+  type ProgramStats,
+} from './addon.ts';
+import {
+  decodeEvents,
+  decodeSpanStats,
+  decodeStageAgg,
+  encodeConfig,
+  encodeOwner,
+  encodeOwnerKey,
+  encodeU32,
+  encodeU64,
+  perCpuSlices,
+  sumCounters,
+  sumHistograms,
+  type Counters,
+  type KernelEvent,
+  type Owner,
+  type StageAgg,
+} from './codec.ts';
+import { environmentProblem, readEnvironment } from './environment.ts';
+import { candidateKey, chooseHooks, matchAtDevQueue, programsToLoad, type HookChoice, type Prober } from './hooks.ts';
+import { COUNTERS, EVENT, FILTER, HIST, HOOK_COUNTERS, SPAN_STATS, STAGE_AGG, type HookCounter, type Stage } from './layout.ts';
+
+export type Filter = { kind: 'all' } | { kind: 'pids'; pids: number[] } | { kind: 'cgroups'; paths: string[] };
+
+export interface KernelOptions {
+  /** Whose sockets are recorded; default: this process. */
+  filter?: Filter;
+  /** Raw events: 1 in N stage measurements; 0 (default) = aggregates only. */
+  eventSample?: number;
+  /** Queued event bytes that wake the reader early; it also drains on a timer. */
+  wakeupBytes?: number;
+  objectPath?: string;
+}
+
+/** Kernel data cannot be had; `message` is one line saying why. */
+export class KernelUnavailableError extends Error {
+  override name = 'KernelUnavailableError';
+}
+
+export const MAPS = {
+  config: 'wf_config_map',
+  owners: 'wf_owners',
+  spanStats: 'wf_span_stats',
+  rxPending: 'wf_rx_pending',
+  pids: 'wf_target_pids',
+  cgroups: 'wf_target_cgroups',
+  hist: 'wf_hist',
+  counters: 'wf_counters',
+  events: 'wf_events',
+} as const;
+
+function nativeProber(native: Native): Prober {
+  return (kind, name) => {
+    const result =
+      kind === 'fentry' ? native.fentryCanAttach(name) : kind === 'kprobe' ? native.kprobeAvailable(name) : native.tpBtfExists(name);
+    return result === true ? true : errnoName(result);
+  };
+}
+
+const ERRNO: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 13: 'EACCES', 22: 'EINVAL', 95: 'EOPNOTSUPP', 524: 'ENOTSUPP' };
+function errnoName(errno: number): string {
+  return ERRNO[errno] ?? `errno ${errno}`;
+}
+
+function oneLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'unknown error';
+}
+
+/** The kernel fd of a connected net.Socket (Linux keeps it on the handle). */
+export function socketFd(socket: Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) throw new TypeError('socket has no file descriptor (not connected, or not a TCP socket)');
+  return fd;
+}
+
+export class KernelSession {
+  readonly hooks: readonly HookChoice[];
+  readonly attached: readonly string[];
+  private readonly native: Native;
+  private readonly object: NativeKernelObject;
+  private readonly fds: Record<keyof typeof MAPS, number>;
+  private readonly cpus: number;
+  private ring: NativeRingReader | undefined;
+  private flushWaiters: (() => void)[] = [];
+  private closed = false;
+  private readonly onExit = () => this.close();
+
+  private constructor(native: Native, object: NativeKernelObject, hooks: HookChoice[], attached: string[]) {
+    this.native = native;
+    this.object = object;
+    this.hooks = hooks;
+    this.attached = attached;
+    this.fds = Object.fromEntries(Object.entries(MAPS).map(([k, name]) => [k, object.mapFd(name)])) as Record<
+      keyof typeof MAPS,
+      number
+    >;
+    this.cpus = native.possibleCpus();
+    process.once('exit', this.onExit);
+  }
+
+  /** Throws KernelUnavailableError with a one-line reason. */
+  static open(options: KernelOptions = {}): KernelSession {
+    const problem = environmentProblem(readEnvironment());
+    if (problem) throw new KernelUnavailableError(problem);
+    let native: Native;
+    try {
+      native = loadNative();
+    } catch (err) {
+      throw new KernelUnavailableError(`kernel stages off: ${oneLine(err)}`);
+    }
+    const prober = nativeProber(native);
+    const skip = new Set<string>();
+    // A mode the probe allowed can still fail in the verifier: drop it and retry.
+    for (;;) {
+      const hooks = chooseHooks(prober, skip);
+      if (hooks.every((h) => h.mode === 'unavailable')) {
+        throw new KernelUnavailableError(`kernel stages off: no usable hook (${hooks.flatMap((h) => h.notes).join('; ')})`);
+      }
+      const object = new native.KernelObject(options.objectPath ?? OBJECT_PATH);
+      const wanted = programsToLoad(hooks);
+      for (const p of object.programs()) object.setAutoload(p.name, wanted.has(p.name));
+      try {
+        object.load();
+      } catch (err) {
+        object.close();
+        const best = hooks.find((h) => h.mode === 'fentry' || h.mode === 'kprobe');
+        if (!best) throw new KernelUnavailableError(`kernel stages off: ${oneLine(err)}`);
+        skip.add(candidateKey(best.name, best));
+        continue;
+      }
+      let attached: string[];
+      try {
+        attached = object.attach();
+      } catch (err) {
+        object.close();
+        throw new KernelUnavailableError(`kernel stages off: ${oneLine(err)}`);
+      }
+      const session = new KernelSession(native, object, hooks, attached);
+      session.configure(options, matchAtDevQueue(hooks));
+      return session;
+    }
+  }
+
+  private configure(options: KernelOptions, txMatchAtDevQueue: boolean): void {
+    const filter = options.filter ?? { kind: 'pids', pids: [process.pid] };
+    if (filter.kind === 'pids') for (const pid of filter.pids) this.addPid(pid);
+    if (filter.kind === 'cgroups') {
+      for (const path of filter.paths) {
+        // A cgroup v2 directory's inode number is its cgroup id.
+        this.native.mapUpdate(this.fds.cgroups, encodeU64(BigInt(statSync(path).ino)), Buffer.from([1]));
+      }
+    }
+    const config = encodeConfig({
+      filter: FILTER[filter.kind === 'pids' ? 'pid' : filter.kind === 'cgroups' ? 'cgroup' : 'all'],
+      eventSample: options.eventSample ?? 0,
+      wakeupBytes: options.wakeupBytes ?? 256 * 1024,
+      txMatchAtDevQueue,
+    });
+    this.native.mapUpdate(this.fds.config, encodeU32(0), config);
+  }
+
+  addPid(pid: number): void {
+    this.native.mapUpdate(this.fds.pids, encodeU32(pid), Buffer.from([1]));
+  }
+
+  removePid(pid: number): void {
+    this.native.mapDelete(this.fds.pids, encodeU32(pid));
+  }
+
+  socketCookie(socket: Socket): bigint {
+    return this.native.socketCookie(socketFd(socket));
+  }
+
+  /** The span that owns the socket from now on. One syscall; call it only when the owner changes. */
+  setOwner(cookie: bigint, owner: Owner): void {
+    this.native.mapUpdate(this.fds.owners, encodeU64(cookie), encodeOwner(owner));
+  }
+
+  clearOwner(cookie: bigint): void {
+    this.native.mapDelete(this.fds.owners, encodeU64(cookie));
+  }
+
+  /** The span's stage aggregates, removed from the kernel; null when it had no kernel time. */
+  takeSpanStats(owner: Pick<Owner, 'traceId' | 'spanId'>): Record<Stage, StageAgg> | null {
+    const buf = this.native.mapLookupAndDelete(this.fds.spanStats, encodeOwnerKey(owner), SPAN_STATS.size);
+    return buf ? decodeSpanStats(buf) : null;
+  }
+
+  /** Receive-queue waits of a server socket since the last claim. */
+  takeRxPending(cookie: bigint): StageAgg | null {
+    const buf = this.native.mapLookupAndDelete(this.fds.rxPending, encodeU64(cookie), STAGE_AGG.size);
+    return buf ? decodeStageAgg(buf) : null;
+  }
+
+  /** log2 histograms per stage over 100 % of observed traffic since load. */
+  histograms(): Record<Stage, bigint[]> {
+    const buf = this.native.mapLookup(this.fds.hist, encodeU32(0), HIST.size * this.cpus);
+    if (!buf) throw new Error('histogram map has no entry');
+    return sumHistograms(perCpuSlices(buf, HIST.size, this.cpus));
+  }
+
+  counters(): Record<HookCounter, Counters> {
+    return Object.fromEntries(
+      HOOK_COUNTERS.map((hook, i) => {
+        const buf = this.native.mapLookup(this.fds.counters, encodeU32(i), COUNTERS.size * this.cpus);
+        if (!buf) throw new Error(`counter map has no entry ${i}`);
+        return [hook, sumCounters(perCpuSlices(buf, COUNTERS.size, this.cpus))];
+      }),
+    ) as Record<HookCounter, Counters>;
+  }
+
+  programStats(): ProgramStats[] {
+    return this.object.progStats();
+  }
+
+  /** Raw events, in batches, on the JS thread. Needs eventSample > 0. */
+  onEvents(listener: (events: KernelEvent[]) => void, intervalMs = 100): void {
+    if (this.ring) throw new Error('events already have a listener');
+    this.ring = new this.native.RingReader(this.fds.events, EVENT.size, intervalMs, (batch, flushes) => {
+      if (batch) listener(decodeEvents(batch));
+      if (flushes > 0) for (const resolve of this.flushWaiters.splice(0)) resolve();
+    });
+  }
+
+  /** Resolves once every event submitted before the call was delivered. */
+  flushEvents(): Promise<void> {
+    const ring = this.ring;
+    if (!ring) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.flushWaiters.push(resolve);
+      ring.requestFlush();
+    });
+  }
+
+  pinMaps(dir: string): void {
+    this.object.pinMaps(dir);
+  }
+
+  unpinMaps(dir: string): void {
+    this.object.unpinMaps(dir);
+  }
+
+  /** Detaches every program. Also runs on process exit. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    process.removeListener('exit', this.onExit);
+    this.ring?.close();
+    for (const resolve of this.flushWaiters.splice(0)) resolve();
+    this.object.close();
+  }
+}
