@@ -81,6 +81,14 @@ export function encodeOwner(owner: Owner): Buffer {
   return buf;
 }
 
+export function decodeOwner(buf: Buffer): Owner {
+  return {
+    traceId: buf.subarray(OWNER.fields.trace_id.offset, OWNER.fields.trace_id.offset + 16).toString('hex'),
+    spanId: buf.subarray(OWNER.fields.span_id.offset, OWNER.fields.span_id.offset + 8).toString('hex'),
+    server: (buf.readUInt32LE(OWNER.fields.flags.offset) & 1) === 1,
+  };
+}
+
 export function encodeOwnerKey(owner: Pick<Owner, 'traceId' | 'spanId'>): Buffer {
   const buf = Buffer.alloc(OWNER_KEY.size);
   hexBytes(owner.traceId, 16, 'trace id').copy(buf, OWNER_KEY.fields.trace_id.offset);

@@ -15,6 +15,7 @@ import {
 } from './addon.ts';
 import {
   decodeEvents,
+  decodeOwner,
   decodeSpanStats,
   decodeStageAgg,
   encodeConfig,
@@ -32,7 +33,7 @@ import {
 } from './codec.ts';
 import { environmentProblem, readEnvironment } from './environment.ts';
 import { candidateKey, chooseHooks, matchAtDevQueue, programsToLoad, type HookChoice, type Prober } from './hooks.ts';
-import { COUNTERS, EVENT, FILTER, HIST, HOOK_COUNTERS, SPAN_STATS, STAGE_AGG, type HookCounter, type Stage } from './layout.ts';
+import { COUNTERS, EVENT, FILTER, HIST, HOOK_COUNTERS, OWNER, SPAN_STATS, STAGE_AGG, type HookCounter, type Stage } from './layout.ts';
 
 export type Filter = { kind: 'all' } | { kind: 'pids'; pids: number[] } | { kind: 'cgroups'; paths: string[] };
 
@@ -188,6 +189,11 @@ export class KernelSession {
   /** The span that owns the socket from now on. One syscall; call it only when the owner changes. */
   setOwner(cookie: bigint, owner: Owner): void {
     this.native.mapUpdate(this.fds.owners, encodeU64(cookie), encodeOwner(owner));
+  }
+
+  owner(cookie: bigint): Owner | null {
+    const buf = this.native.mapLookup(this.fds.owners, encodeU64(cookie), OWNER.size);
+    return buf ? decodeOwner(buf) : null;
   }
 
   clearOwner(cookie: bigint): void {
