@@ -52,3 +52,18 @@ export async function closeSocket(socket: net.Socket): Promise<void> {
   socket.end();
   if (!socket.closed) await once(socket, 'close');
 }
+
+/** A server that answers every `chunk` bytes received with one byte. */
+export async function ackServer(chunk: number, host = '127.0.0.1'): Promise<{ server: net.Server; port: number }> {
+  const server = net.createServer((conn) => {
+    let pending = 0;
+    conn.on('data', (d) => {
+      pending += d.length;
+      for (; pending >= chunk; pending -= chunk) conn.write('k');
+    });
+    conn.on('error', () => conn.destroy());
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  return { server, port: (server.address() as net.AddressInfo).port };
+}

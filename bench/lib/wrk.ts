@@ -1,0 +1,23 @@
+/** wrk as the reference load generator: one run, its requests per second. */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export async function wrk(url: string, opts: { seconds: number; connections: number; threads?: number }): Promise<number> {
+  const { stdout } = await run('wrk', [
+    `-t${opts.threads ?? 1}`,
+    `-c${opts.connections}`,
+    `-d${opts.seconds}s`,
+    url,
+  ]);
+  const m = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
+  if (!m) throw new Error(`wrk printed no rate:\n${stdout}`);
+  return Number(m[1]);
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
