@@ -29,6 +29,11 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Tracing programs (fentry, tp_btf) read kernel memory with plain CO-RE
+ * loads; kprobes must call bpf_probe_read_kernel, several times slower.
+ * `btf` is a constant at every call site, so only one branch is compiled. */
+#define KREAD(btf, ptr, field) ((btf) ? (ptr)->field : BPF_CORE_READ(ptr, field))
+
 struct tx_call {
 	__u64 ts;     /* when the call began; 0 = slot free */
 	__u64 ts_hi;  /* when sent_hi last advanced */
@@ -44,14 +49,17 @@ struct tx_call {
 struct sock_state {
 	__u64 cookie;
 	__u64 rx_ready_ts; /* oldest unread data; 0 = none */
-	__u32 tgid;
-	__u32 next; /* ring position of the next call record */
+	__u32 tgid;        /* the task that touched the socket first */
+	__u32 filter_gen;  /* wf_config.generation when tgid passed the filter */
+	__u32 next;        /* ring position of the next call record */
+	__u32 reserved;
 	struct tx_call calls[TX_CALLS];
 };
 
 struct skb_queued {
 	__u64 ts;
 	__u64 cookie;
+	__u64 sk; /* for the raw event's addresses; the skb holds a reference */
 	__u32 bytes;
 	__u32 has_owner;
 	struct wf_owner_key owner;
@@ -146,6 +154,21 @@ struct {
 	__type(key, __u64);
 	__type(value, struct skb_queued);
 } wf_skb_queued SEC(".maps");
+
+/* An skb given to a device without a queue (loopback, veth without a qdisc)
+ * is transmitted on this CPU before net_dev_queue's caller returns: a
+ * per-CPU slot then replaces a hash insert and delete per packet. */
+struct skb_inline {
+	__u64 skb;
+	struct skb_queued q;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct skb_inline);
+} wf_skb_inline SEC(".maps");
 
 /* kprobe mode: the socket of the tcp_sendmsg call in flight, per thread. */
 struct {
@@ -339,52 +362,81 @@ static __always_inline struct wf_owner *owner_of(__u64 cookie)
 }
 
 /* Copies the socket's current owner; false when it has none. */
-static __always_inline __u32 copy_owner(__u64 cookie, struct wf_owner_key *dst, bool skip_server)
+static __always_inline __u32 copy_owner(__u64 cookie, struct wf_owner_key *dst)
 {
 	struct wf_owner *o = owner_of(cookie);
 
-	if (!o || (skip_server && (o->flags & WF_OWNER_SERVER)))
+	if (!o)
 		return 0;
 	__builtin_memcpy(dst, o, sizeof(*dst));
 	return 1;
 }
 
-static __always_inline struct sock_state *state_get_or_create(struct sock *sk, __u64 cookie,
-							      __u32 hook)
+/* The socket's state if the current task is observed, created on first
+ * sight. A task that passed the filter for this socket under the current
+ * filter generation skips the filter lookup: the common case costs one
+ * lookup. The cookie is taken once; kprobes may see 0 until user space
+ * generates one. */
+static __always_inline struct sock_state *observed_state(struct wf_config *cfg, struct sock *sk,
+							 bool btf, __u32 hook, bool *created)
 {
 	__u64 key = (__u64)sk;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct sock_state *st = bpf_map_lookup_elem(&wf_socks, &key);
 
-	if (st)
+	*created = false;
+	if (st && st->tgid == tgid && st->filter_gen == cfg->generation)
 		return st;
-	bpf_map_update_elem(&wf_socks, &key, &zero_sock_state, BPF_NOEXIST);
-	st = bpf_map_lookup_elem(&wf_socks, &key);
-	if (!st) {
-		count_map_full(hook);
+	if (!task_observed(cfg))
 		return NULL;
+	if (!st) {
+		bpf_map_update_elem(&wf_socks, &key, &zero_sock_state, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&wf_socks, &key);
+		if (!st) {
+			count_map_full(hook);
+			return NULL;
+		}
+		*created = true;
 	}
-	st->cookie = cookie;
-	st->tgid = bpf_get_current_pid_tgid() >> 32;
+	st->tgid = tgid;
+	st->filter_gen = cfg->generation;
+	if (!st->cookie)
+		st->cookie = sk_cookie(sk, btf);
 	return st;
 }
 
 /* ---- send path ---- */
 
+/* The next sequence number the call's bytes get; false for non-TCP sockets. */
+static __always_inline bool tcp_write_seq(struct sock *sk, bool btf, __u32 *seq)
+{
+	if (btf) {
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+
+		if (!tp)
+			return false;
+		*seq = tp->write_seq;
+		return true;
+	}
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return false;
+	*seq = BPF_CORE_READ((struct tcp_sock *)sk, write_seq);
+	return true;
+}
+
 static __always_inline void tx_call_begin(struct sock *sk, bool btf)
 {
 	struct wf_config *cfg = wf_cfg();
 
-	if (!cfg || !sk || !task_observed(cfg))
-		return;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return;
-	__u64 cookie = sk_cookie(sk, btf);
-	struct sock_state *st = state_get_or_create(sk, cookie, WF_HOOK_TCP_SENDMSG);
+	__u32 write_seq;
+	bool created;
 
-	if (!st)
+	if (!cfg || !sk)
 		return;
-	if (!st->cookie)
-		st->cookie = cookie;
+	struct sock_state *st = observed_state(cfg, sk, btf, WF_HOOK_TCP_SENDMSG, &created);
+
+	if (!st || !tcp_write_seq(sk, btf, &write_seq))
+		return;
 
 	__u32 prev = (st->next + TX_CALLS - 1) & (TX_CALLS - 1);
 
@@ -404,11 +456,11 @@ static __always_inline void tx_call_begin(struct sock *sk, bool btf)
 	}
 	c->ts = bpf_ktime_get_ns();
 	c->ts_hi = 0;
-	c->start = BPF_CORE_READ((struct tcp_sock *)sk, write_seq);
+	c->start = write_seq;
 	c->end = 0;
 	c->sent_hi = c->start;
 	c->flags = CALL_OPEN;
-	c->has_owner = copy_owner(st->cookie, &c->owner, false);
+	c->has_owner = copy_owner(st->cookie, &c->owner);
 	st->next = (slot + 1) & (TX_CALLS - 1);
 	count_hit(WF_HOOK_TCP_SENDMSG);
 }
@@ -469,12 +521,12 @@ struct tcp_seg {
 
 /* The TCP segment an skb carries, read from its header: the transmitted skb
  * is a clone whose control block no longer holds the sequence. */
-static __always_inline bool skb_tcp_seg(struct sk_buff *skb, struct tcp_seg *seg)
+static __always_inline bool skb_tcp_seg(struct sk_buff *skb, struct tcp_seg *seg, bool btf)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	unsigned char *data = BPF_CORE_READ(skb, data);
-	__u16 th_off = BPF_CORE_READ(skb, transport_header);
-	__u32 len = BPF_CORE_READ(skb, len);
+	unsigned char *head = KREAD(btf, skb, head);
+	unsigned char *data = KREAD(btf, skb, data);
+	__u16 th_off = KREAD(btf, skb, transport_header);
+	__u32 len = KREAD(btf, skb, len);
 	struct tcphdr th;
 
 	if (bpf_probe_read_kernel(&th, sizeof(th), head + th_off))
@@ -508,12 +560,15 @@ static __noinline void tx_first_byte(struct wf_config *cfg, struct sock *sk,
 	record_stage(cfg, &r, sk);
 }
 
-/* Bytes of one segment reached IP output: advance every call they carry. */
-static __noinline void tx_transmit(struct wf_config *cfg, struct sock *sk,
-				   struct sock_state *st, struct tcp_seg *seg)
+/* Bytes of one segment reached IP output: advance every call they carry.
+ * Returns 1 with the owner of the call that carries the segment's first
+ * byte, so the device queue charges the right request. */
+static __noinline __u32 tx_transmit(struct wf_config *cfg, struct sock *sk, struct sock_state *st,
+				    struct tcp_seg *seg, struct wf_owner_key *owner)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 seg_end = seg->seq + seg->len;
+	__u32 has_owner = 0;
 
 	count_hit(WF_HOOK_IP_OUT);
 #pragma clang loop unroll(disable)
@@ -528,6 +583,10 @@ static __noinline void tx_transmit(struct wf_config *cfg, struct sock *sk,
 			c->sent_hi = seg_end;
 			c->ts_hi = now;
 		}
+		if (c->has_owner && !seq_before(seg->seq, c->start)) {
+			__builtin_memcpy(owner, &c->owner, sizeof(*owner));
+			has_owner = 1;
+		}
 		if (!(c->flags & CALL_FIRST_SEEN) && !seq_before(c->start, seg->seq)) {
 			c->flags |= CALL_FIRST_SEEN;
 			tx_first_byte(cfg, sk, st, c, now);
@@ -535,11 +594,12 @@ static __noinline void tx_transmit(struct wf_config *cfg, struct sock *sk,
 		if (!(c->flags & CALL_OPEN) && !seq_before(c->sent_hi, c->end))
 			tx_call_complete(cfg, sk, st, c);
 	}
+	return has_owner;
 }
 
-static __always_inline struct sock_state *observed_skb(struct sk_buff *skb, struct sock **skp)
+static __always_inline struct sock_state *observed_skb(struct sk_buff *skb, struct sock **skp, bool btf)
 {
-	struct sock *sk = BPF_CORE_READ(skb, sk);
+	struct sock *sk = KREAD(btf, skb, sk);
 	__u64 key = (__u64)sk;
 
 	if (!sk)
@@ -548,7 +608,7 @@ static __always_inline struct sock_state *observed_skb(struct sk_buff *skb, stru
 	return bpf_map_lookup_elem(&wf_socks, &key);
 }
 
-static __always_inline void ip_output(struct sk_buff *skb)
+static __always_inline void ip_output(struct sk_buff *skb, bool btf)
 {
 	struct wf_config *cfg = wf_cfg();
 	struct sock *sk = NULL;
@@ -556,11 +616,13 @@ static __always_inline void ip_output(struct sk_buff *skb)
 
 	if (!cfg)
 		return;
-	struct sock_state *st = observed_skb(skb, &sk);
+	struct sock_state *st = observed_skb(skb, &sk, btf);
 
-	if (!st || !skb_tcp_seg(skb, &seg) || !seg.len)
+	struct wf_owner_key unused;
+
+	if (!st || !skb_tcp_seg(skb, &seg, btf) || !seg.len)
 		return;
-	tx_transmit(cfg, sk, st, &seg);
+	tx_transmit(cfg, sk, st, &seg, &unused);
 }
 
 static __always_inline void dev_queue(struct sk_buff *skb)
@@ -568,43 +630,45 @@ static __always_inline void dev_queue(struct sk_buff *skb)
 	struct wf_config *cfg = wf_cfg();
 	struct sock *sk = NULL;
 	struct tcp_seg seg;
+	__u32 zero = 0;
 
 	if (!cfg)
 		return;
-	struct sock_state *st = observed_skb(skb, &sk);
+	struct sock_state *st = observed_skb(skb, &sk, true);
 
-	if (!st || !skb_tcp_seg(skb, &seg) || !seg.len)
+	if (!st || !skb_tcp_seg(skb, &seg, true) || !seg.len)
 		return;
+	struct skb_inline *slot = bpf_map_lookup_elem(&wf_skb_inline, &zero);
+	struct net_device *dev = skb->dev;
+	struct Qdisc *qdisc = dev ? dev->qdisc : NULL;
+	bool no_queue = qdisc && !qdisc->enqueue;
+	struct skb_queued local = {};
+	struct skb_queued *q = no_queue && slot ? &slot->q : &local;
+
+	/* With ip_local_out hooked, its program already matched the calls. */
 	if (cfg->tx_match_at_dev_queue)
-		tx_transmit(cfg, sk, st, &seg);
+		q->has_owner = tx_transmit(cfg, sk, st, &seg, &q->owner);
+	else
+		q->has_owner = copy_owner(st->cookie, &q->owner);
 	count_hit(WF_HOOK_DEV_QUEUE);
-
-	struct skb_queued q = {};
-
-	q.ts = bpf_ktime_get_ns();
-	q.cookie = st->cookie;
-	q.bytes = seg.len;
-	q.seq = seg.seq;
-	q.tgid = st->tgid;
-	q.has_owner = copy_owner(st->cookie, &q.owner, false);
+	q->ts = bpf_ktime_get_ns();
+	q->cookie = st->cookie;
+	q->bytes = seg.len;
+	q->seq = seg.seq;
+	q->tgid = st->tgid;
+	q->sk = (__u64)sk;
 	__u64 key = (__u64)skb;
 
-	if (bpf_map_update_elem(&wf_skb_queued, &key, &q, BPF_ANY))
+	if (q != &local) {
+		slot->skb = key;
+		return;
+	}
+	if (bpf_map_update_elem(&wf_skb_queued, &key, &local, BPF_ANY))
 		count_map_full(WF_HOOK_DEV_QUEUE);
 }
 
-static __always_inline void dev_xmit(struct sk_buff *skb)
+static __noinline void dev_queue_done(struct wf_config *cfg, struct skb_queued *q, __u64 now)
 {
-	struct wf_config *cfg = wf_cfg();
-	__u64 key = (__u64)skb;
-	struct skb_queued *q;
-
-	if (!cfg)
-		return;
-	q = bpf_map_lookup_elem(&wf_skb_queued, &key);
-	if (!q)
-		return;
-	__u64 now = bpf_ktime_get_ns();
 	struct stage_rec r = {};
 
 	r.duration = now - q->ts;
@@ -618,9 +682,33 @@ static __always_inline void dev_xmit(struct sk_buff *skb)
 	r.hook = WF_HOOK_DEV_XMIT;
 	r.has_owner = q->has_owner;
 	__builtin_memcpy(&r.owner, &q->owner, sizeof(r.owner));
-	bpf_map_delete_elem(&wf_skb_queued, &key);
 	count_hit(WF_HOOK_DEV_XMIT);
-	record_stage(cfg, &r, BPF_CORE_READ(skb, sk));
+	record_stage(cfg, &r, (struct sock *)q->sk);
+}
+
+static __always_inline void dev_xmit(struct sk_buff *skb)
+{
+	struct wf_config *cfg = wf_cfg();
+	__u64 key = (__u64)skb;
+	__u32 zero = 0;
+
+	if (!cfg)
+		return;
+	struct skb_inline *slot = bpf_map_lookup_elem(&wf_skb_inline, &zero);
+
+	if (slot && slot->skb == key) {
+		slot->skb = 0;
+		dev_queue_done(cfg, &slot->q, bpf_ktime_get_ns());
+		return;
+	}
+	struct skb_queued *q = bpf_map_lookup_elem(&wf_skb_queued, &key);
+
+	if (!q)
+		return;
+	struct skb_queued copy = *q;
+
+	bpf_map_delete_elem(&wf_skb_queued, &key);
+	dev_queue_done(cfg, &copy, bpf_ktime_get_ns());
 }
 
 /* ---- receive path ---- */
@@ -638,7 +726,14 @@ static __always_inline void rx_ready(struct sock *sk)
 		}
 		return;
 	}
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	/* The first bytes of a new connection arrive before any observed task
+	 * touched it: keep their time for the first read. Later bytes on
+	 * sockets nobody observed are not ours: skip them cheaply. */
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+
+	if (!tp || (sk->sk_socket && tp->data_segs_in > 2))
+		return;
+	if (bpf_map_lookup_elem(&wf_rx_unclaimed, &key))
 		return;
 	now = bpf_ktime_get_ns();
 	bpf_map_update_elem(&wf_rx_unclaimed, &key, &now, BPF_NOEXIST);
@@ -664,19 +759,19 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 	struct wf_config *cfg = wf_cfg();
 	__u64 key = (__u64)sk;
 
-	if (!cfg || ret <= 0 || !task_observed(cfg))
-		return;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return;
-	struct sock_state *st = state_get_or_create(sk, sk_cookie(sk, btf), WF_HOOK_RX_READ);
+	bool created;
 
-	if (!st)
+	if (!cfg || ret <= 0)
 		return;
-	if (!st->cookie)
-		st->cookie = sk_cookie(sk, btf);
+	struct sock_state *st = observed_state(cfg, sk, btf, WF_HOOK_RX_READ, &created);
+
+	if (!st || KREAD(btf, sk, sk_protocol) != IPPROTO_TCP)
+		return;
 	__u64 ready = st->rx_ready_ts;
 
 	if (!ready) {
+		if (!created)
+			return;
 		__u64 *u = bpf_map_lookup_elem(&wf_rx_unclaimed, &key);
 
 		if (!u)
@@ -696,11 +791,16 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 	r.bytes = ret;
 	r.stage = WF_STAGE_RX_QUEUE;
 	r.hook = WF_HOOK_RX_READ;
+	struct wf_owner *o = owner_of(st->cookie);
+
 	/* A server's bytes belong to the request they start, which has no
 	 * owner entry yet: park them for user space to claim. */
-	r.has_owner = copy_owner(st->cookie, &r.owner, true);
-	if (!r.has_owner && st->cookie)
+	if (o && (o->flags & WF_OWNER_SERVER)) {
 		rx_pending_add(st->cookie, r.duration, ret);
+	} else if (o) {
+		__builtin_memcpy(&r.owner, o, sizeof(r.owner));
+		r.has_owner = 1;
+	}
 	record_stage(cfg, &r, sk);
 }
 
@@ -783,14 +883,14 @@ int BPF_PROG(wf_send_end_btf, struct sock *sk, int ret)
 SEC("fentry/ip_local_out")
 int BPF_PROG(wf_ip_out_fentry, struct net *net, struct sock *sk, struct sk_buff *skb)
 {
-	ip_output(skb);
+	ip_output(skb, true);
 	return 0;
 }
 
 SEC("kprobe/ip_local_out")
 int BPF_KPROBE(wf_ip_out_kprobe, struct net *net, struct sock *sk, struct sk_buff *skb)
 {
-	ip_output(skb);
+	ip_output(skb, false);
 	return 0;
 }
 

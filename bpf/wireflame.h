@@ -82,6 +82,7 @@ struct wf_config {
 	__u32 event_sample;        /* emit 1 raw event in N; 0 = no raw events */
 	__u32 wakeup_bytes;        /* wake the reader once this much is queued */
 	__u32 tx_match_at_dev_queue; /* no ip_local_out hook: match at net_dev_queue */
+	__u32 generation;          /* bumped when the pid or cgroup set changes */
 };
 
 /* One raw stage event in the ring buffer. */

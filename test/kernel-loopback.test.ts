@@ -163,8 +163,12 @@ test('processes outside the filter are not recorded until added', async () => {
   session.addPid(child.pid!);
   child.stdin.write('x');
   assert.match(await next(), /pong/);
-  assert.ok(sends() >= beforeHits + 2n, 'added to the pid set, it is');
+  const addedHits = sends();
+  assert.ok(addedHits >= beforeHits + 2n, 'added to the pid set, it is');
   session.removePid(child.pid!);
+  child.stdin.write('x');
+  assert.match(await next(), /pong/);
+  assert.equal(sends(), addedHits, 'removed, its sockets are no longer recorded');
   child.kill();
   await drain();
 });

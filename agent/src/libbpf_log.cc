@@ -4,6 +4,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <string>
 
 namespace wf {
 
@@ -12,9 +13,17 @@ static const size_t kMaxLog = 64 * 1024;
 
 static int Collect(enum libbpf_print_level level, const char* fmt, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  char line[1024];
-  int n = vsnprintf(line, sizeof(line), fmt, args);
-  if (log_buffer.size() < kMaxLog) log_buffer.append(line);
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  if (n <= 0) return n;
+  std::string message(static_cast<size_t>(n) + 1, '\0');
+  vsnprintf(message.data(), message.size(), fmt, args);
+  message.resize(static_cast<size_t>(n));
+  // Keep the end: a verifier log says what went wrong last.
+  log_buffer.append(message);
+  if (log_buffer.size() > kMaxLog) log_buffer.erase(0, log_buffer.size() - kMaxLog);
   return n;
 }
 

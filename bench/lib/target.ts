@@ -3,9 +3,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
-export async function startTarget(script: string, args: string[] = []): Promise<{ child: ChildProcess; port: number }> {
+/** `cpu` pins the target, so that it and the load generator do not trade cores between runs. */
+export async function startTarget(
+  script: string,
+  opts: { args?: string[]; cpu?: number } = {},
+): Promise<{ child: ChildProcess; port: number }> {
   const path = fileURLToPath(new URL(`../fixtures/${script}`, import.meta.url));
-  const child = spawn(process.execPath, [path, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const argv = [process.execPath, path, ...(opts.args ?? [])];
+  const [cmd, ...rest] = opts.cpu === undefined ? argv : ['taskset', '-c', String(opts.cpu), ...argv];
+  const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = (await once(child.stdout!.setEncoding('utf8'), 'data')) as [string];
   const port = Number(line.trim());
   if (!port) throw new Error(`target ${script} printed no port: ${line}`);

@@ -4,13 +4,12 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export async function wrk(url: string, opts: { seconds: number; connections: number; threads?: number }): Promise<number> {
-  const { stdout } = await run('wrk', [
-    `-t${opts.threads ?? 1}`,
-    `-c${opts.connections}`,
-    `-d${opts.seconds}s`,
-    url,
-  ]);
+export async function wrk(
+  url: string,
+  opts: { seconds: number; connections: number; threads?: number; cpu?: number },
+): Promise<number> {
+  const args = [`-t${opts.threads ?? 1}`, `-c${opts.connections}`, `-d${opts.seconds}s`, url];
+  const { stdout } = opts.cpu === undefined ? await run('wrk', args) : await run('taskset', ['-c', String(opts.cpu), 'wrk', ...args]);
   const m = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
   if (!m) throw new Error(`wrk printed no rate:\n${stdout}`);
   return Number(m[1]);

@@ -58,6 +58,8 @@ export interface KernelConfig {
   eventSample: number;
   wakeupBytes: number;
   txMatchAtDevQueue: boolean;
+  /** Bumped whenever the observed set changes, so sockets pass the filter again. */
+  generation: number;
 }
 
 export type Counters = Record<'hits' | 'events' | 'eventDrops' | 'mapFull' | 'overflow', bigint>;
@@ -114,6 +116,7 @@ export function encodeConfig(config: KernelConfig): Buffer {
   buf.writeUInt32LE(config.eventSample, CONFIG.fields.event_sample.offset);
   buf.writeUInt32LE(config.wakeupBytes, CONFIG.fields.wakeup_bytes.offset);
   buf.writeUInt32LE(config.txMatchAtDevQueue ? 1 : 0, CONFIG.fields.tx_match_at_dev_queue.offset);
+  buf.writeUInt32LE(config.generation, CONFIG.fields.generation.offset);
   return buf;
 }
 

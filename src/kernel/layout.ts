@@ -82,8 +82,14 @@ export const COUNTERS = {
 
 export const CONFIG = {
   name: 'wf_config',
-  size: 16,
-  fields: { filter: u32(0), event_sample: u32(4), wakeup_bytes: u32(8), tx_match_at_dev_queue: u32(12) },
+  size: 20,
+  fields: {
+    filter: u32(0),
+    event_sample: u32(4),
+    wakeup_bytes: u32(8),
+    tx_match_at_dev_queue: u32(12),
+    generation: u32(16),
+  },
 } as const satisfies StructLayout;
 
 export const EVENT = {

@@ -27,6 +27,7 @@ import {
   sumCounters,
   sumHistograms,
   type Counters,
+  type KernelConfig,
   type KernelEvent,
   type Owner,
   type StageAgg,
@@ -98,6 +99,7 @@ export class KernelSession {
   private ring: NativeRingReader | undefined;
   private flushWaiters: (() => void)[] = [];
   private closed = false;
+  private config!: KernelConfig;
   private readonly onExit = () => this.close();
 
   private constructor(native: Native, object: NativeKernelObject, hooks: HookChoice[], attached: string[]) {
@@ -158,28 +160,39 @@ export class KernelSession {
 
   private configure(options: KernelOptions, txMatchAtDevQueue: boolean): void {
     const filter = options.filter ?? { kind: 'pids', pids: [process.pid] };
-    if (filter.kind === 'pids') for (const pid of filter.pids) this.addPid(pid);
-    if (filter.kind === 'cgroups') {
-      for (const path of filter.paths) {
-        // A cgroup v2 directory's inode number is its cgroup id.
-        this.native.mapUpdate(this.fds.cgroups, encodeU64(BigInt(statSync(path).ino)), Buffer.from([1]));
-      }
+    for (const pid of filter.kind === 'pids' ? filter.pids : []) {
+      this.native.mapUpdate(this.fds.pids, encodeU32(pid), Buffer.from([1]));
     }
-    const config = encodeConfig({
+    for (const path of filter.kind === 'cgroups' ? filter.paths : []) {
+      // A cgroup v2 directory's inode number is its cgroup id.
+      this.native.mapUpdate(this.fds.cgroups, encodeU64(BigInt(statSync(path).ino)), Buffer.from([1]));
+    }
+    this.config = {
       filter: FILTER[filter.kind === 'pids' ? 'pid' : filter.kind === 'cgroups' ? 'cgroup' : 'all'],
       eventSample: options.eventSample ?? 0,
       wakeupBytes: options.wakeupBytes ?? 256 * 1024,
       txMatchAtDevQueue,
-    });
-    this.native.mapUpdate(this.fds.config, encodeU32(0), config);
+      generation: 0,
+    };
+    this.writeConfig();
   }
 
+  private writeConfig(): void {
+    this.native.mapUpdate(this.fds.config, encodeU32(0), encodeConfig(this.config));
+  }
+
+  /** Observe another process (pid filter). */
   addPid(pid: number): void {
     this.native.mapUpdate(this.fds.pids, encodeU32(pid), Buffer.from([1]));
+    this.config.generation++;
+    this.writeConfig();
   }
 
+  /** Stop observing a process: its sockets stop being recorded too. */
   removePid(pid: number): void {
     this.native.mapDelete(this.fds.pids, encodeU32(pid));
+    this.config.generation++;
+    this.writeConfig();
   }
 
   socketCookie(socket: Socket): bigint {
