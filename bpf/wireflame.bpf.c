@@ -2,14 +2,21 @@
 /*
  * Kernel queueing time per request on the TCP paths.
  *
- * Send path: a sendmsg call is recorded at its first hit (start = write_seq)
- * and matched to the skbs that carry its bytes by TCP sequence number when
- * they reach IP output, because the transmitted skb is a clone whose cb was
- * wiped. Device queue: the same skb address from net_dev_queue to
- * net_dev_start_xmit. Receive path: sk_data_ready to the process's read.
+ * Send path: a sendmsg call is recorded at its first hit, as the sequence
+ * range it will occupy (write_seq, plus the bytes the message holds), and
+ * matched to the skbs that carry those bytes by TCP sequence number when they
+ * reach IP output: the transmitted skb is a clone whose cb was wiped, so
+ * neither its address nor its cb leads back to the call. Device queue: the
+ * same skb address from net_dev_queue to net_dev_start_xmit. Receive path:
+ * sk_data_ready to the process's read.
  *
  * Each logical hook has alternatives (fentry, kprobe, tp_btf); the loader
  * keeps one per hook and disables the others before load.
+ *
+ * Cost matters more than anything here (every packet of the service passes
+ * through): per-socket state lives in socket-local storage (a pointer in the
+ * socket, no hashing), tracing programs read kernel memory with plain CO-RE
+ * loads, and raw events are optional and sampled.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -19,13 +26,11 @@
 #include "wireflame.h"
 
 #define AF_INET 2
-#define AF_INET6 10
 #define IPPROTO_TCP 6
 #define TCP_CLOSE 7
 
 #define TX_CALLS 8
-#define CALL_OPEN 1       /* the call has not returned: its end is unknown */
-#define CALL_FIRST_SEEN 2 /* its first byte reached IP output */
+#define CALL_FIRST_SEEN 1 /* its first byte reached IP output */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -35,11 +40,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define KREAD(btf, ptr, field) ((btf) ? (ptr)->field : BPF_CORE_READ(ptr, field))
 
 struct tx_call {
-	__u64 ts;     /* when the call began; 0 = slot free */
-	__u64 ts_hi;  /* when sent_hi last advanced */
-	__u32 start;  /* write_seq at the call's start */
-	__u32 end;    /* start + bytes, known once the call returns */
-	__u32 sent_hi; /* highest sequence seen at IP output for this call */
+	__u64 ts;      /* when the call began; 0 = slot free */
+	__u64 ts_hi;   /* when sent_hi last advanced */
+	__u32 start;   /* write_seq at the call's start */
+	__u32 end;     /* start + the bytes the call was given */
+	__u32 sent_hi; /* highest sequence of the call seen at IP output */
 	__u32 flags;
 	struct wf_owner_key owner;
 	__u32 has_owner;
@@ -49,7 +54,7 @@ struct tx_call {
 struct sock_state {
 	__u64 cookie;
 	__u64 rx_ready_ts; /* oldest unread data; 0 = none */
-	__u32 tgid;        /* the task that touched the socket first */
+	__u32 tgid;        /* the observed task that uses the socket */
 	__u32 filter_gen;  /* wf_config.generation when tgid passed the filter */
 	__u32 next;        /* ring position of the next call record */
 	__u32 reserved;
@@ -131,7 +136,16 @@ struct {
 	__uint(max_entries, 1 << 22);
 } wf_events SEC(".maps");
 
-/* Internal state, keyed by the struct sock address. */
+/* Per-socket state for tracing programs: freed with the socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sock_state);
+} wf_sk_state SEC(".maps");
+
+/* The same state, keyed by socket address, when a kprobe is among the chosen
+ * hooks: kprobes cannot use socket storage, and all hooks must share one. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -139,8 +153,8 @@ struct {
 	__type(value, struct sock_state);
 } wf_socks SEC(".maps");
 
-/* Data that became readable on a socket no observed process has touched yet
- * (the first request of a new connection arrives before accept). */
+/* Data that became readable on a new connection before any observed task
+ * touched it (the first request arrives before accept). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -148,12 +162,17 @@ struct {
 	__type(value, __u64);
 } wf_rx_unclaimed SEC(".maps");
 
+/* skbs waiting in a qdisc, by address. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, struct skb_queued);
 } wf_skb_queued SEC(".maps");
+
+/* Ever inserted into wf_skb_queued: until then every transmit skips the
+ * lookup, as it does on hosts whose observed traffic meets no qdisc. */
+static volatile __u32 skb_queued_used;
 
 /* An skb given to a device without a queue (loopback, veth without a qdisc)
  * is transmitted on this CPU before net_dev_queue's caller returns: a
@@ -170,13 +189,10 @@ struct {
 	__type(value, struct skb_inline);
 } wf_skb_inline SEC(".maps");
 
-/* kprobe mode: the socket of the tcp_sendmsg call in flight, per thread. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, __u64);
-} wf_kprobe_sk SEC(".maps");
+/* Zero values to insert from: the structs are too large for the BPF stack. */
+static const struct sock_state zero_sock_state;
+static const struct wf_span_stats zero_span_stats;
+static const struct wf_stage_agg zero_agg;
 
 static __always_inline bool seq_before(__u32 a, __u32 b)
 {
@@ -224,21 +240,30 @@ static __always_inline void count_map_full(__u32 hook)
 		c->map_full++;
 }
 
-static __always_inline bool task_observed(struct wf_config *cfg)
+/* A few pids are compared in place, cheaper than any lookup. */
+static __always_inline bool filter_is_inline(struct wf_config *cfg)
+{
+	return cfg->filter == WF_FILTER_ALL || (cfg->filter == WF_FILTER_PID && cfg->npids <= WF_INLINE_PIDS);
+}
+
+static __always_inline bool task_observed(struct wf_config *cfg, __u32 tgid)
 {
 	if (cfg->filter == WF_FILTER_ALL)
 		return true;
 	if (cfg->filter == WF_FILTER_PID) {
-		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-
-		return bpf_map_lookup_elem(&wf_target_pids, &tgid) != NULL;
+		if (cfg->npids > WF_INLINE_PIDS)
+			return bpf_map_lookup_elem(&wf_target_pids, &tgid) != NULL;
+		for (int i = 0; i < WF_INLINE_PIDS; i++)
+			if (i < cfg->npids && cfg->pids[i] == tgid)
+				return true;
+		return false;
 	}
 	__u64 cg = bpf_get_current_cgroup_id();
 
 	return bpf_map_lookup_elem(&wf_target_cgroups, &cg) != NULL;
 }
 
-/* tracing programs can generate the cookie; kprobes can only read one that
+/* Tracing programs can generate the cookie; kprobes can only read one that
  * user space or another program already generated. */
 static __always_inline __u64 sk_cookie(struct sock *sk, bool btf)
 {
@@ -261,10 +286,6 @@ struct stage_rec {
 	__u32 stage;
 	__u32 hook;
 };
-
-/* Zero values to insert from: the structs are too large for the BPF stack. */
-static const struct sock_state zero_sock_state;
-static const struct wf_span_stats zero_span_stats;
 
 static __always_inline void agg_add(struct wf_stage_agg *a, __u64 duration, __u32 bytes)
 {
@@ -354,17 +375,19 @@ static __noinline void record_stage(struct wf_config *cfg, struct stage_rec *r, 
 		emit_event(cfg, r, sk);
 }
 
-static __always_inline struct wf_owner *owner_of(__u64 cookie)
+/* The shared map is large and its lookups miss the cache: skip them until
+ * user space has written an owner at all. */
+static __always_inline struct wf_owner *owner_of(struct wf_config *cfg, __u64 cookie)
 {
-	if (!cookie)
+	if (!cookie || !cfg->owners_used)
 		return NULL;
 	return bpf_map_lookup_elem(&wf_owners, &cookie);
 }
 
 /* Copies the socket's current owner; false when it has none. */
-static __always_inline __u32 copy_owner(__u64 cookie, struct wf_owner_key *dst)
+static __always_inline __u32 copy_owner(struct wf_config *cfg, __u64 cookie, struct wf_owner_key *dst)
 {
-	struct wf_owner *o = owner_of(cookie);
+	struct wf_owner *o = owner_of(cfg, cookie);
 
 	if (!o)
 		return 0;
@@ -372,26 +395,45 @@ static __always_inline __u32 copy_owner(__u64 cookie, struct wf_owner_key *dst)
 	return 1;
 }
 
+/* ---- per-socket state ---- */
+
+static __always_inline struct sock_state *state_of(struct wf_config *cfg, struct sock *sk, bool btf,
+						   bool create)
+{
+	if (btf && !cfg->state_in_hash)
+		return bpf_sk_storage_get(&wf_sk_state, sk, 0, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+
+	__u64 key = (__u64)sk;
+	struct sock_state *st = bpf_map_lookup_elem(&wf_socks, &key);
+
+	if (st || !create)
+		return st;
+	bpf_map_update_elem(&wf_socks, &key, &zero_sock_state, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&wf_socks, &key);
+}
+
 /* The socket's state if the current task is observed, created on first
- * sight. A task that passed the filter for this socket under the current
- * filter generation skips the filter lookup: the common case costs one
- * lookup. The cookie is taken once; kprobes may see 0 until user space
- * generates one. */
+ * sight. An inline filter is checked first; a filter that needs a lookup
+ * (many pids, cgroups) is skipped by a task that already passed it for this
+ * socket under the current filter generation. The cookie is taken once;
+ * kprobes may see 0 until user space generates one. */
 static __always_inline struct sock_state *observed_state(struct wf_config *cfg, struct sock *sk,
 							 bool btf, __u32 hook, bool *created)
 {
-	__u64 key = (__u64)sk;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct sock_state *st = bpf_map_lookup_elem(&wf_socks, &key);
+	bool inline_filter = filter_is_inline(cfg);
 
 	*created = false;
+	if (inline_filter && !task_observed(cfg, tgid))
+		return NULL;
+	struct sock_state *st = state_of(cfg, sk, btf, false);
+
 	if (st && st->tgid == tgid && st->filter_gen == cfg->generation)
 		return st;
-	if (!task_observed(cfg))
+	if (!inline_filter && !task_observed(cfg, tgid))
 		return NULL;
 	if (!st) {
-		bpf_map_update_elem(&wf_socks, &key, &zero_sock_state, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&wf_socks, &key);
+		st = state_of(cfg, sk, btf, true);
 		if (!st) {
 			count_map_full(hook);
 			return NULL;
@@ -424,47 +466,6 @@ static __always_inline bool tcp_write_seq(struct sock *sk, bool btf, __u32 *seq)
 	return true;
 }
 
-static __always_inline void tx_call_begin(struct sock *sk, bool btf)
-{
-	struct wf_config *cfg = wf_cfg();
-
-	__u32 write_seq;
-	bool created;
-
-	if (!cfg || !sk)
-		return;
-	struct sock_state *st = observed_state(cfg, sk, btf, WF_HOOK_TCP_SENDMSG, &created);
-
-	if (!st || !tcp_write_seq(sk, btf, &write_seq))
-		return;
-
-	__u32 prev = (st->next + TX_CALLS - 1) & (TX_CALLS - 1);
-
-	/* tcp_sendmsg_locked fires once per chunk of one call: the call is
-	 * already recorded when the newest record is still open. */
-	if (st->calls[prev].ts && (st->calls[prev].flags & CALL_OPEN))
-		return;
-
-	__u32 slot = st->next & (TX_CALLS - 1);
-	struct tx_call *c = &st->calls[slot];
-
-	if (c->ts) {
-		struct wf_counters *k = counters(WF_HOOK_TCP_SENDMSG);
-
-		if (k)
-			k->overflow++;
-	}
-	c->ts = bpf_ktime_get_ns();
-	c->ts_hi = 0;
-	c->start = write_seq;
-	c->end = 0;
-	c->sent_hi = c->start;
-	c->flags = CALL_OPEN;
-	c->has_owner = copy_owner(st->cookie, &c->owner);
-	st->next = (slot + 1) & (TX_CALLS - 1);
-	count_hit(WF_HOOK_TCP_SENDMSG);
-}
-
 /* The call's last byte reached IP output at ts_hi. */
 static __noinline void tx_call_complete(struct wf_config *cfg, struct sock *sk,
 					struct sock_state *st, struct tx_call *c)
@@ -479,39 +480,61 @@ static __noinline void tx_call_complete(struct wf_config *cfg, struct sock *sk,
 	r.seq = c->start;
 	r.seq_end = c->end;
 	r.stage = WF_STAGE_TX_SEND;
-	r.hook = WF_HOOK_SEND_END;
+	r.hook = WF_HOOK_IP_OUT;
 	r.has_owner = c->has_owner;
 	__builtin_memcpy(&r.owner, &c->owner, sizeof(r.owner));
 	c->ts = 0;
 	record_stage(cfg, &r, sk);
 }
 
-static __always_inline void tx_call_end(struct sock *sk, int ret)
+/* A send call with `left` bytes to write begins, or goes on: tcp_sendmsg_locked
+ * fires once per chunk, and a short write's remainder comes back as a new
+ * call with the same end. Either continues the newest record. */
+static __always_inline void tx_call_begin(struct sock *sk, __u32 left, bool btf)
 {
 	struct wf_config *cfg = wf_cfg();
-	__u64 key = (__u64)sk;
+	__u32 seq;
+	bool created;
 
-	if (!cfg || !sk)
+	if (!cfg || !sk || !left)
 		return;
-	struct sock_state *st = bpf_map_lookup_elem(&wf_socks, &key);
+	struct sock_state *st = observed_state(cfg, sk, btf, WF_HOOK_TCP_SENDMSG, &created);
 
-	if (!st)
+	if (!st || !tcp_write_seq(sk, btf, &seq))
 		return;
-	__u32 prev = (st->next + TX_CALLS - 1) & (TX_CALLS - 1);
-	struct tx_call *c = &st->calls[prev];
 
-	if (!c->ts || !(c->flags & CALL_OPEN))
+	struct tx_call *prev = &st->calls[(st->next + TX_CALLS - 1) & (TX_CALLS - 1)];
+
+	if (prev->ts && seq + left == prev->end)
 		return;
-	count_hit(WF_HOOK_SEND_END);
-	if (ret <= 0) {
-		c->ts = 0;
-		return;
+	/* A short write that the application did not finish: its record ends
+	 * where the bytes it got end. */
+	if (prev->ts && seq_before(seq, prev->end)) {
+		prev->end = seq;
+		if (prev->end == prev->start)
+			prev->ts = 0;
+		else if (prev->ts_hi && !seq_before(prev->sent_hi, prev->end))
+			tx_call_complete(cfg, sk, st, prev);
 	}
-	c->end = c->start + ret;
-	c->flags &= ~CALL_OPEN;
-	/* Uncongested, every byte left inside the call: finish it now. */
-	if (c->ts_hi && !seq_before(c->sent_hi, c->end))
-		tx_call_complete(cfg, sk, st, c);
+
+	__u32 slot = st->next & (TX_CALLS - 1);
+	struct tx_call *c = &st->calls[slot];
+
+	if (c->ts) {
+		struct wf_counters *k = counters(WF_HOOK_TCP_SENDMSG);
+
+		if (k)
+			k->overflow++;
+	}
+	c->ts = bpf_ktime_get_ns();
+	c->ts_hi = 0;
+	c->start = seq;
+	c->end = seq + left;
+	c->sent_hi = seq;
+	c->flags = 0;
+	c->has_owner = copy_owner(cfg, st->cookie, &c->owner);
+	st->next = (slot + 1) & (TX_CALLS - 1);
+	count_hit(WF_HOOK_TCP_SENDMSG);
 }
 
 struct tcp_seg {
@@ -519,8 +542,7 @@ struct tcp_seg {
 	__u32 len;
 };
 
-/* The TCP segment an skb carries, read from its header: the transmitted skb
- * is a clone whose control block no longer holds the sequence. */
+/* The TCP segment an skb carries, read from its header. */
 static __always_inline bool skb_tcp_seg(struct sk_buff *skb, struct tcp_seg *seg, bool btf)
 {
 	unsigned char *head = KREAD(btf, skb, head);
@@ -562,7 +584,7 @@ static __noinline void tx_first_byte(struct wf_config *cfg, struct sock *sk,
 
 /* Bytes of one segment reached IP output: advance every call they carry.
  * Returns 1 with the owner of the call that carries the segment's first
- * byte, so the device queue charges the right request. */
+ * byte, so that the device queue charges the right request. */
 static __noinline __u32 tx_transmit(struct wf_config *cfg, struct sock *sk, struct sock_state *st,
 				    struct tcp_seg *seg, struct wf_owner_key *owner)
 {
@@ -575,9 +597,7 @@ static __noinline __u32 tx_transmit(struct wf_config *cfg, struct sock *sk, stru
 	for (int i = 0; i < TX_CALLS; i++) {
 		struct tx_call *c = &st->calls[i];
 
-		if (!c->ts || !seq_before(c->start, seg_end))
-			continue;
-		if (!(c->flags & CALL_OPEN) && !seq_before(seg->seq, c->end))
+		if (!c->ts || !seq_before(c->start, seg_end) || !seq_before(seg->seq, c->end))
 			continue;
 		if (seq_before(c->sent_hi, seg_end)) {
 			c->sent_hi = seg_end;
@@ -591,34 +611,22 @@ static __noinline __u32 tx_transmit(struct wf_config *cfg, struct sock *sk, stru
 			c->flags |= CALL_FIRST_SEEN;
 			tx_first_byte(cfg, sk, st, c, now);
 		}
-		if (!(c->flags & CALL_OPEN) && !seq_before(c->sent_hi, c->end))
+		if (!seq_before(c->sent_hi, c->end))
 			tx_call_complete(cfg, sk, st, c);
 	}
 	return has_owner;
 }
 
-static __always_inline struct sock_state *observed_skb(struct sk_buff *skb, struct sock **skp, bool btf)
-{
-	struct sock *sk = KREAD(btf, skb, sk);
-	__u64 key = (__u64)sk;
-
-	if (!sk)
-		return NULL;
-	*skp = sk;
-	return bpf_map_lookup_elem(&wf_socks, &key);
-}
-
 static __always_inline void ip_output(struct sk_buff *skb, bool btf)
 {
 	struct wf_config *cfg = wf_cfg();
-	struct sock *sk = NULL;
+	struct sock *sk = KREAD(btf, skb, sk);
 	struct tcp_seg seg;
-
-	if (!cfg)
-		return;
-	struct sock_state *st = observed_skb(skb, &sk, btf);
-
 	struct wf_owner_key unused;
+
+	if (!cfg || !sk)
+		return;
+	struct sock_state *st = state_of(cfg, sk, btf, false);
 
 	if (!st || !skb_tcp_seg(skb, &seg, btf) || !seg.len)
 		return;
@@ -628,16 +636,17 @@ static __always_inline void ip_output(struct sk_buff *skb, bool btf)
 static __always_inline void dev_queue(struct sk_buff *skb)
 {
 	struct wf_config *cfg = wf_cfg();
-	struct sock *sk = NULL;
+	struct sock *sk = skb->sk;
 	struct tcp_seg seg;
 	__u32 zero = 0;
 
-	if (!cfg)
+	if (!cfg || !sk)
 		return;
-	struct sock_state *st = observed_skb(skb, &sk, true);
+	struct sock_state *st = state_of(cfg, sk, true, false);
 
 	if (!st || !skb_tcp_seg(skb, &seg, true) || !seg.len)
 		return;
+
 	struct skb_inline *slot = bpf_map_lookup_elem(&wf_skb_inline, &zero);
 	struct net_device *dev = skb->dev;
 	struct Qdisc *qdisc = dev ? dev->qdisc : NULL;
@@ -649,7 +658,7 @@ static __always_inline void dev_queue(struct sk_buff *skb)
 	if (cfg->tx_match_at_dev_queue)
 		q->has_owner = tx_transmit(cfg, sk, st, &seg, &q->owner);
 	else
-		q->has_owner = copy_owner(st->cookie, &q->owner);
+		q->has_owner = copy_owner(cfg, st->cookie, &q->owner);
 	count_hit(WF_HOOK_DEV_QUEUE);
 	q->ts = bpf_ktime_get_ns();
 	q->cookie = st->cookie;
@@ -665,6 +674,8 @@ static __always_inline void dev_queue(struct sk_buff *skb)
 	}
 	if (bpf_map_update_elem(&wf_skb_queued, &key, &local, BPF_ANY))
 		count_map_full(WF_HOOK_DEV_QUEUE);
+	else if (!skb_queued_used)
+		skb_queued_used = 1;
 }
 
 static __noinline void dev_queue_done(struct wf_config *cfg, struct skb_queued *q, __u64 now)
@@ -701,6 +712,8 @@ static __always_inline void dev_xmit(struct sk_buff *skb)
 		dev_queue_done(cfg, &slot->q, bpf_ktime_get_ns());
 		return;
 	}
+	if (!skb_queued_used)
+		return;
 	struct skb_queued *q = bpf_map_lookup_elem(&wf_skb_queued, &key);
 
 	if (!q)
@@ -715,9 +728,13 @@ static __always_inline void dev_xmit(struct sk_buff *skb)
 
 static __always_inline void rx_ready(struct sock *sk)
 {
+	struct wf_config *cfg = wf_cfg();
 	__u64 key = (__u64)sk;
 	__u64 now;
-	struct sock_state *st = bpf_map_lookup_elem(&wf_socks, &key);
+
+	if (!cfg)
+		return;
+	struct sock_state *st = state_of(cfg, sk, true, false);
 
 	if (st) {
 		if (!st->rx_ready_ts) {
@@ -741,7 +758,6 @@ static __always_inline void rx_ready(struct sock *sk)
 
 static __always_inline void rx_pending_add(__u64 cookie, __u64 wait, __u32 bytes)
 {
-	static const struct wf_stage_agg zero_agg;
 	struct wf_stage_agg *p = bpf_map_lookup_elem(&wf_rx_pending, &cookie);
 
 	if (!p) {
@@ -758,7 +774,6 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 {
 	struct wf_config *cfg = wf_cfg();
 	__u64 key = (__u64)sk;
-
 	bool created;
 
 	if (!cfg || ret <= 0)
@@ -791,7 +806,7 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 	r.bytes = ret;
 	r.stage = WF_STAGE_RX_QUEUE;
 	r.hook = WF_HOOK_RX_READ;
-	struct wf_owner *o = owner_of(st->cookie);
+	struct wf_owner *o = owner_of(cfg, st->cookie);
 
 	/* A server's bytes belong to the request they start, which has no
 	 * owner entry yet: park them for user space to claim. */
@@ -806,10 +821,14 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 
 static __always_inline void sock_closed(struct sock *sk)
 {
+	struct wf_config *cfg = wf_cfg();
 	__u64 key = (__u64)sk;
-	struct sock_state *st = bpf_map_lookup_elem(&wf_socks, &key);
 
 	bpf_map_delete_elem(&wf_rx_unclaimed, &key);
+	if (!cfg)
+		return;
+	struct sock_state *st = state_of(cfg, sk, true, false);
+
 	if (!st)
 		return;
 	__u64 cookie = st->cookie;
@@ -819,62 +838,31 @@ static __always_inline void sock_closed(struct sock *sk)
 		bpf_map_delete_elem(&wf_owners, &cookie);
 		bpf_map_delete_elem(&wf_rx_pending, &cookie);
 	}
-	bpf_map_delete_elem(&wf_socks, &key);
+	/* Socket storage goes with the socket; the hash needs a delete. */
+	if (cfg->state_in_hash)
+		bpf_map_delete_elem(&wf_socks, &key);
 }
 
-/* ---- tcp_sendmsg: fentry/fexit, kprobe/kretprobe, or tp_btf ---- */
+/* ---- tcp_sendmsg: fentry, kprobe, or tp_btf ---- */
 
 SEC("fentry/tcp_sendmsg")
-int BPF_PROG(wf_sendmsg_fentry, struct sock *sk)
+int BPF_PROG(wf_sendmsg_fentry, struct sock *sk, struct msghdr *msg, size_t size)
 {
-	tx_call_begin(sk, true);
-	return 0;
-}
-
-SEC("fexit/tcp_sendmsg")
-int BPF_PROG(wf_sendmsg_fexit, struct sock *sk, struct msghdr *msg, size_t size, int ret)
-{
-	tx_call_end(sk, ret);
+	tx_call_begin(sk, size, true);
 	return 0;
 }
 
 SEC("kprobe/tcp_sendmsg")
-int BPF_KPROBE(wf_sendmsg_kprobe, struct sock *sk)
+int BPF_KPROBE(wf_sendmsg_kprobe, struct sock *sk, struct msghdr *msg, size_t size)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 skp = (__u64)sk;
-
-	bpf_map_update_elem(&wf_kprobe_sk, &tid, &skp, BPF_ANY);
-	tx_call_begin(sk, false);
-	return 0;
-}
-
-SEC("kretprobe/tcp_sendmsg")
-int BPF_KRETPROBE(wf_sendmsg_kretprobe, int ret)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 *skp = bpf_map_lookup_elem(&wf_kprobe_sk, &tid);
-
-	if (!skp)
-		return 0;
-	struct sock *sk = (struct sock *)*skp;
-
-	bpf_map_delete_elem(&wf_kprobe_sk, &tid);
-	tx_call_end(sk, ret);
+	tx_call_begin(sk, size, false);
 	return 0;
 }
 
 SEC("tp_btf/tcp_sendmsg_locked")
-int BPF_PROG(wf_sendmsg_btf, struct sock *sk)
+int BPF_PROG(wf_sendmsg_btf, struct sock *sk, struct msghdr *msg)
 {
-	tx_call_begin(sk, true);
-	return 0;
-}
-
-SEC("tp_btf/sock_send_length")
-int BPF_PROG(wf_send_end_btf, struct sock *sk, int ret)
-{
-	tx_call_end(sk, ret);
+	tx_call_begin(sk, msg->msg_iter.count, true);
 	return 0;
 }
 

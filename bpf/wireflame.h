@@ -20,16 +20,16 @@
 
 /* Per-hook counters, indexed by these ids. */
 #define WF_HOOK_TCP_SENDMSG 0 /* a sendmsg call on an observed socket began */
-#define WF_HOOK_SEND_END 1    /* a sendmsg call ended */
-#define WF_HOOK_IP_OUT 2      /* an observed skb reached IP output */
-#define WF_HOOK_DEV_QUEUE 3   /* an observed skb entered the device queue */
-#define WF_HOOK_DEV_XMIT 4    /* an observed skb started transmit */
-#define WF_HOOK_RX_READY 5    /* data became readable on a socket */
-#define WF_HOOK_RX_READ 6     /* an observed process read queued bytes */
-#define WF_HOOK_SOCK_CLOSE 7  /* an observed socket closed */
-#define WF_HOOKS 8
+#define WF_HOOK_IP_OUT 1      /* an observed skb reached IP output */
+#define WF_HOOK_DEV_QUEUE 2   /* an observed skb entered the device queue */
+#define WF_HOOK_DEV_XMIT 3    /* an observed skb started transmit */
+#define WF_HOOK_RX_READY 4    /* data became readable on an observed socket */
+#define WF_HOOK_RX_READ 5     /* an observed process read queued bytes */
+#define WF_HOOK_SOCK_CLOSE 6  /* an observed socket closed */
+#define WF_HOOKS 7
 
 /* Who observes: everything, a set of tgids, or a set of cgroup v2 ids. */
+#define WF_INLINE_PIDS 8 /* up to this many tgids are compared in place, no lookup */
 #define WF_FILTER_ALL 0
 #define WF_FILTER_PID 1
 #define WF_FILTER_CGROUP 2
@@ -83,6 +83,10 @@ struct wf_config {
 	__u32 wakeup_bytes;        /* wake the reader once this much is queued */
 	__u32 tx_match_at_dev_queue; /* no ip_local_out hook: match at net_dev_queue */
 	__u32 generation;          /* bumped when the pid or cgroup set changes */
+	__u32 state_in_hash;       /* a kprobe is attached: keep socket state in a hash */
+	__u32 owners_used;         /* user space has written an owner: look them up */
+	__u32 npids;               /* tgids in the pid set; pids[] holds them when few */
+	__u32 pids[WF_INLINE_PIDS];
 };
 
 /* One raw stage event in the ring buffer. */

@@ -1,7 +1,15 @@
 // Attach-point choice: best mode first, per hook, with the reasons kept.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HOOKS, candidateKey, chooseHooks, matchAtDevQueue, programsToLoad, type Prober } from '../src/kernel/hooks.ts';
+import {
+  HOOKS,
+  candidateKey,
+  chooseHooks,
+  matchAtDevQueue,
+  programsToLoad,
+  stateInHash,
+  type Prober,
+} from '../src/kernel/hooks.ts';
 
 const everything: Prober = () => true;
 const thisMachine: Prober = (kind) => (kind === 'tp_btf' ? true : kind === 'fentry' ? 'EPERM' : 'EOPNOTSUPP');
@@ -20,11 +28,13 @@ test('without fentry and kprobes, every hook falls back to tp_btf and says why',
   const send = choices.find((c) => c.name === 'tcp_sendmsg')!;
   assert.deepEqual(send.notes, ['fentry tcp_sendmsg: EPERM', 'kprobe tcp_sendmsg: EOPNOTSUPP']);
   assert.ok(matchAtDevQueue(choices), 'net_dev_queue must match sends when ip_local_out is not hooked');
+  assert.ok(!stateInHash(choices), 'tracing programs keep socket state in socket storage');
 });
 
 test('kprobes are the second choice', () => {
   const noFentry: Prober = (kind) => (kind === 'fentry' ? 'EPERM' : true);
   assert.equal(chooseHooks(noFentry).find((c) => c.name === 'tcp_sendmsg')?.mode, 'kprobe');
+  assert.ok(stateInHash(chooseHooks(noFentry)), 'with a kprobe, all hooks share the hash');
 });
 
 test('a candidate that failed to load is skipped on the retry', () => {

@@ -8,6 +8,7 @@ import {
   COUNTERS,
   EVENT,
   HIST_SLOTS,
+  INLINE_PIDS,
   OWNER,
   OWNER_KEY,
   STAGE_AGG,
@@ -60,6 +61,12 @@ export interface KernelConfig {
   txMatchAtDevQueue: boolean;
   /** Bumped whenever the observed set changes, so sockets pass the filter again. */
   generation: number;
+  /** Socket state in a hash map instead of socket storage, which kprobes cannot use. */
+  stateInHash: boolean;
+  /** An owner was written: until then the programs skip the shared-map lookup. */
+  ownersUsed: boolean;
+  /** The pid set, compared in place by the kernel when it has at most INLINE_PIDS. */
+  pids: readonly number[];
 }
 
 export type Counters = Record<'hits' | 'events' | 'eventDrops' | 'mapFull' | 'overflow', bigint>;
@@ -117,6 +124,12 @@ export function encodeConfig(config: KernelConfig): Buffer {
   buf.writeUInt32LE(config.wakeupBytes, CONFIG.fields.wakeup_bytes.offset);
   buf.writeUInt32LE(config.txMatchAtDevQueue ? 1 : 0, CONFIG.fields.tx_match_at_dev_queue.offset);
   buf.writeUInt32LE(config.generation, CONFIG.fields.generation.offset);
+  buf.writeUInt32LE(config.stateInHash ? 1 : 0, CONFIG.fields.state_in_hash.offset);
+  buf.writeUInt32LE(config.ownersUsed ? 1 : 0, CONFIG.fields.owners_used.offset);
+  buf.writeUInt32LE(config.pids.length, CONFIG.fields.npids.offset);
+  if (config.pids.length <= INLINE_PIDS) {
+    config.pids.forEach((pid, i) => buf.writeUInt32LE(pid, CONFIG.fields.pids.offset + 4 * i));
+  }
   return buf;
 }
 

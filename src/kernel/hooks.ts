@@ -33,25 +33,15 @@ const tpBtf = (name: string) => ({ kind: 'tp_btf', name }) as const;
 export const HOOKS: readonly HookSpec[] = [
   {
     name: 'tcp_sendmsg',
-    role: 'start and end of each send call',
+    role: 'each send call and the sequence range its bytes take',
     candidates: [
-      {
-        mode: 'fentry',
-        target: 'tcp_sendmsg',
-        programs: ['wf_sendmsg_fentry', 'wf_sendmsg_fexit'],
-        requires: [fentry('tcp_sendmsg')],
-      },
-      {
-        mode: 'kprobe',
-        target: 'tcp_sendmsg',
-        programs: ['wf_sendmsg_kprobe', 'wf_sendmsg_kretprobe'],
-        requires: [kprobe('tcp_sendmsg')],
-      },
+      { mode: 'fentry', target: 'tcp_sendmsg', programs: ['wf_sendmsg_fentry'], requires: [fentry('tcp_sendmsg')] },
+      { mode: 'kprobe', target: 'tcp_sendmsg', programs: ['wf_sendmsg_kprobe'], requires: [kprobe('tcp_sendmsg')] },
       {
         mode: 'tp_btf',
-        target: 'tcp:tcp_sendmsg_locked + sock:sock_send_length',
-        programs: ['wf_sendmsg_btf', 'wf_send_end_btf'],
-        requires: [tpBtf('tcp_sendmsg_locked'), tpBtf('sock_send_length')],
+        target: 'tcp:tcp_sendmsg_locked',
+        programs: ['wf_sendmsg_btf'],
+        requires: [tpBtf('tcp_sendmsg_locked')],
       },
     ],
   },
@@ -161,6 +151,11 @@ export function candidateKey(hook: HookName, c: { mode: string }): string {
 /** Programs to load: those of every chosen candidate; the rest stay off. */
 export function programsToLoad(choices: readonly HookChoice[]): Set<string> {
   return new Set(choices.flatMap((c) => c.programs));
+}
+
+/** Kprobes cannot use socket storage: when one is chosen, every hook keeps socket state in a hash. */
+export function stateInHash(choices: readonly HookChoice[]): boolean {
+  return choices.some((c) => c.mode === 'kprobe');
 }
 
 /** ip_local_out fell back to net_dev_queue, which must then match sends. */

@@ -10,7 +10,6 @@ export type Stage = (typeof STAGES)[number];
 /** Same order as the WF_HOOK_* ids. */
 export const HOOK_COUNTERS = [
   'tcp_sendmsg',
-  'send_end',
   'ip_out',
   'dev_queue',
   'dev_xmit',
@@ -21,6 +20,7 @@ export const HOOK_COUNTERS = [
 export type HookCounter = (typeof HOOK_COUNTERS)[number];
 
 export const HIST_SLOTS = 64;
+export const INLINE_PIDS = 8;
 
 export const FILTER = { all: 0, pid: 1, cgroup: 2 } as const;
 export const OWNER_SERVER = 1;
@@ -82,13 +82,17 @@ export const COUNTERS = {
 
 export const CONFIG = {
   name: 'wf_config',
-  size: 20,
+  size: 64,
   fields: {
     filter: u32(0),
     event_sample: u32(4),
     wakeup_bytes: u32(8),
     tx_match_at_dev_queue: u32(12),
     generation: u32(16),
+    state_in_hash: u32(20),
+    owners_used: u32(24),
+    npids: u32(28),
+    pids: bytes(32, 4 * INLINE_PIDS),
   },
 } as const satisfies StructLayout;
 

@@ -10,7 +10,7 @@ import type { KernelSession } from './session.ts';
 
 /** The per-CPU counters that show a logical hook fired. */
 export const HOOK_EVIDENCE: Record<HookName, readonly HookCounter[]> = {
-  tcp_sendmsg: ['tcp_sendmsg', 'send_end'],
+  tcp_sendmsg: ['tcp_sendmsg'],
   ip_local_out: ['ip_out'],
   dev_xmit: ['dev_queue', 'dev_xmit'],
   rx_ready: ['rx_ready'],

@@ -33,7 +33,15 @@ import {
   type StageAgg,
 } from './codec.ts';
 import { environmentProblem, readEnvironment } from './environment.ts';
-import { candidateKey, chooseHooks, matchAtDevQueue, programsToLoad, type HookChoice, type Prober } from './hooks.ts';
+import {
+  candidateKey,
+  chooseHooks,
+  matchAtDevQueue,
+  programsToLoad,
+  stateInHash,
+  type HookChoice,
+  type Prober,
+} from './hooks.ts';
 import { COUNTERS, EVENT, FILTER, HIST, HOOK_COUNTERS, OWNER, SPAN_STATS, STAGE_AGG, type HookCounter, type Stage } from './layout.ts';
 
 export type Filter = { kind: 'all' } | { kind: 'pids'; pids: number[] } | { kind: 'cgroups'; paths: string[] };
@@ -153,16 +161,15 @@ export class KernelSession {
         throw new KernelUnavailableError(`kernel stages off: ${oneLine(err)}`);
       }
       const session = new KernelSession(native, object, hooks, attached);
-      session.configure(options, matchAtDevQueue(hooks));
+      session.configure(options, hooks);
       return session;
     }
   }
 
-  private configure(options: KernelOptions, txMatchAtDevQueue: boolean): void {
+  private configure(options: KernelOptions, hooks: readonly HookChoice[]): void {
     const filter = options.filter ?? { kind: 'pids', pids: [process.pid] };
-    for (const pid of filter.kind === 'pids' ? filter.pids : []) {
-      this.native.mapUpdate(this.fds.pids, encodeU32(pid), Buffer.from([1]));
-    }
+    const pids = filter.kind === 'pids' ? [...new Set(filter.pids)] : [];
+    for (const pid of pids) this.native.mapUpdate(this.fds.pids, encodeU32(pid), Buffer.from([1]));
     for (const path of filter.kind === 'cgroups' ? filter.paths : []) {
       // A cgroup v2 directory's inode number is its cgroup id.
       this.native.mapUpdate(this.fds.cgroups, encodeU64(BigInt(statSync(path).ino)), Buffer.from([1]));
@@ -171,8 +178,11 @@ export class KernelSession {
       filter: FILTER[filter.kind === 'pids' ? 'pid' : filter.kind === 'cgroups' ? 'cgroup' : 'all'],
       eventSample: options.eventSample ?? 0,
       wakeupBytes: options.wakeupBytes ?? 256 * 1024,
-      txMatchAtDevQueue,
+      txMatchAtDevQueue: matchAtDevQueue(hooks),
       generation: 0,
+      stateInHash: stateInHash(hooks),
+      ownersUsed: false,
+      pids,
     };
     this.writeConfig();
   }
@@ -181,17 +191,19 @@ export class KernelSession {
     this.native.mapUpdate(this.fds.config, encodeU32(0), encodeConfig(this.config));
   }
 
-  /** Observe another process (pid filter). */
+  /** Observe another process (with the pid filter). */
   addPid(pid: number): void {
+    if (this.config.pids.includes(pid)) return;
     this.native.mapUpdate(this.fds.pids, encodeU32(pid), Buffer.from([1]));
-    this.config.generation++;
+    this.config = { ...this.config, pids: [...this.config.pids, pid], generation: this.config.generation + 1 };
     this.writeConfig();
   }
 
   /** Stop observing a process: its sockets stop being recorded too. */
   removePid(pid: number): void {
     this.native.mapDelete(this.fds.pids, encodeU32(pid));
-    this.config.generation++;
+    const pids = this.config.pids.filter((p) => p !== pid);
+    this.config = { ...this.config, pids, generation: this.config.generation + 1 };
     this.writeConfig();
   }
 
@@ -202,6 +214,10 @@ export class KernelSession {
   /** The span that owns the socket from now on. One syscall; call it only when the owner changes. */
   setOwner(cookie: bigint, owner: Owner): void {
     this.native.mapUpdate(this.fds.owners, encodeU64(cookie), encodeOwner(owner));
+    if (!this.config.ownersUsed) {
+      this.config = { ...this.config, ownersUsed: true };
+      this.writeConfig();
+    }
   }
 
   owner(cookie: bigint): Owner | null {
