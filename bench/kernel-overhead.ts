@@ -4,7 +4,9 @@
  * the target's pid, aggregating in the kernel, no raw events); medians of the
  * interleaved runs give the throughput ratio. One more run with BPF run-time
  * statistics on (they cost a clock read per hit, so never during the ratio
- * runs) gives each program's cost per hit: run_time_ns / run_cnt.
+ * runs) gives each program's cost per hit: run_time_ns / run_cnt. Busy CPU
+ * time per request (all CPUs, from /proc/stat) is printed too: it is steadier
+ * than throughput at saturation.
  *
  *   node bench/kernel-overhead.ts [--pairs 8] [--seconds 3] [--connections 32]
  */
@@ -30,16 +32,22 @@ const url = `http://127.0.0.1:${port}/`;
 const native = loadNative();
 const off: number[] = [];
 const on: number[] = [];
+const cpuOff: number[] = [];
+const cpuOn: number[] = [];
 const perProgram = new Map<string, { ns: bigint; cnt: bigint }>();
 
 try {
   await wrk(url, { ...load, seconds: 2 }); // warm-up: JIT and connection setup
   for (let i = 0; i < pairs; i++) {
-    off.push(await wrk(url, load));
+    const a = await wrk(url, load);
+    off.push(a.rps);
+    cpuOff.push(a.cpuNsPerRequest);
 
     const session = KernelSession.open({ filter: { kind: 'pids', pids: [child.pid!] } });
     try {
-      on.push(await wrk(url, load));
+      const b = await wrk(url, load);
+      on.push(b.rps);
+      cpuOn.push(b.cpuNsPerRequest);
     } finally {
       session.close();
     }
@@ -63,6 +71,10 @@ console.log(`fastify hello (CPU 1), wrk -t1 -c${load.connections} (CPU 0), ${pai
 console.log(`probes off: median ${median(off).toFixed(0)} req/s  [${off.map((v) => v.toFixed(0)).join(', ')}]`);
 console.log(`probes on:  median ${median(on).toFixed(0)} req/s  [${on.map((v) => v.toFixed(0)).join(', ')}]`);
 console.log(`throughput with probes: ${(ratio * 100).toFixed(1)} % of probes off (target >= 97 %)`);
+console.log(
+  `machine CPU per request: off ${(median(cpuOff) / 1000).toFixed(2)} us, on ${(median(cpuOn) / 1000).toFixed(2)} us ` +
+    `(+${(median(cpuOn) - median(cpuOff)).toFixed(0)} ns per request, medians)`,
+);
 console.log('cost per hook hit (run_time_ns / run_cnt, target <= 250 ns):');
 let totalNs = 0n;
 let totalCnt = 0n;
