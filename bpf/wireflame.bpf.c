@@ -174,19 +174,16 @@ struct {
  * lookup, as it does on hosts whose observed traffic meets no qdisc. */
 static volatile __u32 skb_queued_used;
 
-/* An skb given to a device without a queue (loopback, veth without a qdisc)
- * is transmitted on this CPU before net_dev_queue's caller returns: a
- * per-CPU slot then replaces a hash insert and delete per packet. */
-struct skb_inline {
-	__u64 skb;
-	struct skb_queued q;
-};
-
+/* The last skb this CPU gave to a device without a queue (loopback, veth
+ * without a qdisc). Such a device transmits before net_dev_queue's caller
+ * returns, so its device-queue time is zero by construction and is recorded
+ * at once: no clock read, no hash insert. The slot only lets the transmit
+ * hook see, cheaply, that it ran for an observed skb. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct skb_inline);
+	__type(value, __u64);
 } wf_skb_inline SEC(".maps");
 
 /* Zero values to insert from: the structs are too large for the BPF stack. */
@@ -538,6 +535,7 @@ static __always_inline void tx_call_begin(struct sock *sk, __u32 left, bool btf)
 }
 
 struct tcp_seg {
+	__u64 now; /* when it reached the hook: one clock read serves every stage */
 	__u32 seq;
 	__u32 len;
 };
@@ -559,6 +557,7 @@ static __always_inline bool skb_tcp_seg(struct sk_buff *skb, struct tcp_seg *seg
 		return false;
 	seg->seq = bpf_ntohl(th.seq);
 	seg->len = len - hdrs;
+	seg->now = bpf_ktime_get_ns();
 	return true;
 }
 
@@ -588,7 +587,7 @@ static __noinline void tx_first_byte(struct wf_config *cfg, struct sock *sk,
 static __noinline __u32 tx_transmit(struct wf_config *cfg, struct sock *sk, struct sock_state *st,
 				    struct tcp_seg *seg, struct wf_owner_key *owner)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = seg->now;
 	__u32 seg_end = seg->seq + seg->len;
 	__u32 has_owner = 0;
 
@@ -633,6 +632,24 @@ static __always_inline void ip_output(struct sk_buff *skb, bool btf)
 	tx_transmit(cfg, sk, st, &seg, &unused);
 }
 
+static __noinline void dev_queue_done(struct wf_config *cfg, struct skb_queued *q, __u64 now, __u32 hook)
+{
+	struct stage_rec r = {};
+
+	r.duration = now - q->ts;
+	r.end_ts = now;
+	r.cookie = q->cookie;
+	r.tgid = q->tgid;
+	r.bytes = q->bytes;
+	r.seq = q->seq;
+	r.seq_end = q->seq + q->bytes;
+	r.stage = WF_STAGE_DEV_QUEUE;
+	r.hook = hook;
+	r.has_owner = q->has_owner;
+	__builtin_memcpy(&r.owner, &q->owner, sizeof(r.owner));
+	record_stage(cfg, &r, (struct sock *)q->sk);
+}
+
 static __always_inline void dev_queue(struct sk_buff *skb)
 {
 	struct wf_config *cfg = wf_cfg();
@@ -647,54 +664,36 @@ static __always_inline void dev_queue(struct sk_buff *skb)
 	if (!st || !skb_tcp_seg(skb, &seg, true) || !seg.len)
 		return;
 
-	struct skb_inline *slot = bpf_map_lookup_elem(&wf_skb_inline, &zero);
-	struct net_device *dev = skb->dev;
-	struct Qdisc *qdisc = dev ? dev->qdisc : NULL;
-	bool no_queue = qdisc && !qdisc->enqueue;
-	struct skb_queued local = {};
-	struct skb_queued *q = no_queue && slot ? &slot->q : &local;
+	struct skb_queued q = {};
 
 	/* With ip_local_out hooked, its program already matched the calls. */
 	if (cfg->tx_match_at_dev_queue)
-		q->has_owner = tx_transmit(cfg, sk, st, &seg, &q->owner);
+		q.has_owner = tx_transmit(cfg, sk, st, &seg, &q.owner);
 	else
-		q->has_owner = copy_owner(cfg, st->cookie, &q->owner);
+		q.has_owner = copy_owner(cfg, st->cookie, &q.owner);
 	count_hit(WF_HOOK_DEV_QUEUE);
-	q->ts = bpf_ktime_get_ns();
-	q->cookie = st->cookie;
-	q->bytes = seg.len;
-	q->seq = seg.seq;
-	q->tgid = st->tgid;
-	q->sk = (__u64)sk;
+	q.ts = seg.now;
+	q.cookie = st->cookie;
+	q.bytes = seg.len;
+	q.seq = seg.seq;
+	q.tgid = st->tgid;
+	q.sk = (__u64)sk;
 	__u64 key = (__u64)skb;
+	struct net_device *dev = skb->dev;
+	struct Qdisc *qdisc = dev ? dev->qdisc : NULL;
 
-	if (q != &local) {
-		slot->skb = key;
+	if (qdisc && !qdisc->enqueue) {
+		__u64 *slot = bpf_map_lookup_elem(&wf_skb_inline, &zero);
+
+		if (slot)
+			*slot = key;
+		dev_queue_done(cfg, &q, q.ts, WF_HOOK_DEV_QUEUE);
 		return;
 	}
-	if (bpf_map_update_elem(&wf_skb_queued, &key, &local, BPF_ANY))
+	if (bpf_map_update_elem(&wf_skb_queued, &key, &q, BPF_ANY))
 		count_map_full(WF_HOOK_DEV_QUEUE);
 	else if (!skb_queued_used)
 		skb_queued_used = 1;
-}
-
-static __noinline void dev_queue_done(struct wf_config *cfg, struct skb_queued *q, __u64 now)
-{
-	struct stage_rec r = {};
-
-	r.duration = now - q->ts;
-	r.end_ts = now;
-	r.cookie = q->cookie;
-	r.tgid = q->tgid;
-	r.bytes = q->bytes;
-	r.seq = q->seq;
-	r.seq_end = q->seq + q->bytes;
-	r.stage = WF_STAGE_DEV_QUEUE;
-	r.hook = WF_HOOK_DEV_XMIT;
-	r.has_owner = q->has_owner;
-	__builtin_memcpy(&r.owner, &q->owner, sizeof(r.owner));
-	count_hit(WF_HOOK_DEV_XMIT);
-	record_stage(cfg, &r, (struct sock *)q->sk);
 }
 
 static __always_inline void dev_xmit(struct sk_buff *skb)
@@ -705,11 +704,11 @@ static __always_inline void dev_xmit(struct sk_buff *skb)
 
 	if (!cfg)
 		return;
-	struct skb_inline *slot = bpf_map_lookup_elem(&wf_skb_inline, &zero);
+	__u64 *slot = bpf_map_lookup_elem(&wf_skb_inline, &zero);
 
-	if (slot && slot->skb == key) {
-		slot->skb = 0;
-		dev_queue_done(cfg, &slot->q, bpf_ktime_get_ns());
+	if (slot && *slot == key) {
+		*slot = 0;
+		count_hit(WF_HOOK_DEV_XMIT);
 		return;
 	}
 	if (!skb_queued_used)
@@ -721,7 +720,8 @@ static __always_inline void dev_xmit(struct sk_buff *skb)
 	struct skb_queued copy = *q;
 
 	bpf_map_delete_elem(&wf_skb_queued, &key);
-	dev_queue_done(cfg, &copy, bpf_ktime_get_ns());
+	count_hit(WF_HOOK_DEV_XMIT);
+	dev_queue_done(cfg, &copy, bpf_ktime_get_ns(), WF_HOOK_DEV_XMIT);
 }
 
 /* ---- receive path ---- */
