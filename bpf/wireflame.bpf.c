@@ -557,7 +557,8 @@ static __always_inline bool skb_tcp_seg(struct sk_buff *skb, struct tcp_seg *seg
 		return false;
 	seg->seq = bpf_ntohl(th.seq);
 	seg->len = len - hdrs;
-	seg->now = bpf_ktime_get_ns();
+	/* Pure ACKs carry no call's bytes: spare them the clock. */
+	seg->now = seg->len ? bpf_ktime_get_ns() : 0;
 	return true;
 }
 
