@@ -352,8 +352,10 @@ static __noinline void record_stage(struct wf_config *cfg, struct stage_rec *r, 
 
 	if (stage >= WF_STAGES)
 		return;
-	if (h)
+	if (h) {
 		h->slot[stage][log2_slot(r->duration) & (WF_HIST_SLOTS - 1)]++;
+		h->sum_ns[stage] += r->duration;
+	}
 
 	if (r->has_owner) {
 		struct wf_span_stats *s = bpf_map_lookup_elem(&wf_span_stats, &r->owner);

@@ -67,6 +67,7 @@ struct wf_span_stats {
 
 struct wf_hist {
 	__u64 slot[WF_STAGES][WF_HIST_SLOTS];
+	__u64 sum_ns[WF_STAGES];
 };
 
 struct wf_counters {

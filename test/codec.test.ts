@@ -94,13 +94,16 @@ test('per-CPU counters and histograms are summed across CPUs', () => {
     counters.writeBigUInt64LE(BigInt(cpu + 1), cpu * 40 + COUNTERS.fields.hits.offset);
     counters.writeBigUInt64LE(5n, cpu * 40 + COUNTERS.fields.event_drops.offset);
     hist.writeBigUInt64LE(2n, cpu * HIST.size + (1 * HIST_SLOTS + 10) * 8);
+    hist.writeBigUInt64LE(1000n, cpu * HIST.size + HIST.fields.sum_ns.offset + 8);
   }
   const c = sumCounters(perCpuSlices(counters, COUNTERS.size, cpus));
   assert.equal(c.hits, 6n);
   assert.equal(c.eventDrops, 15n);
   const h = sumHistograms(perCpuSlices(hist, HIST.size, cpus));
-  assert.equal(h.tx_first[10], 6n);
-  assert.equal(h.rx_queue[10], 0n);
+  assert.equal(h.tx_first.slots[10], 6n);
+  assert.equal(h.tx_first.sumNs, 3000n);
+  assert.equal(h.rx_queue.slots[10], 0n);
+  assert.equal(h.rx_queue.sumNs, 0n);
 });
 
 test('span stats decode per stage', () => {

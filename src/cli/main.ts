@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { doctor, formatDoctor } from './doctor.ts';
+import { run } from './run.ts';
+import { UsageError } from './usage-error.ts';
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`wireflame: ${message.split('\n')[0]}\n`);
@@ -31,9 +33,26 @@ program
     }
   });
 
+program
+  .command('run')
+  .description('drive a service under load while the agent watches, then say how it went and why it was slow')
+  .option('--scenario <name>', 'what to run: http-json-api', 'http-json-api')
+  .option('--duration <time>', 'measured time, e.g. 30s, 5m', '30s')
+  .option('--warmup <time>', 'unmeasured time before it, or 0', '5s')
+  .option('--rate <n>', `requests per second, open loop (default ${1000} when --connections is not given)`)
+  .option('--connections <n>', 'closed loop with this many connections; with --rate, the open loop\'s pool size')
+  .option('--out <dir>', 'where result.json goes (default runs/<time>-<scenario>/)')
+  .option('--target <url>', 'drive this service instead of the embedded one')
+  .option('--target-pid <pid>', 'with --target: the process to observe in the kernel')
+  .option('--json', 'print result.json on stdout')
+  .action(async (opts) => {
+    process.exitCode = await run(opts);
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof UsageError) fail(err.message, 2);
   fail(err instanceof Error ? err.message : String(err));
 }

@@ -7,6 +7,7 @@ import {
   CONFIG,
   COUNTERS,
   EVENT,
+  HIST,
   HIST_SLOTS,
   INLINE_PIDS,
   OWNER,
@@ -216,16 +217,21 @@ export function sumCounters(slices: Buffer[]): Counters {
   };
 }
 
-/** Slot i counts durations in [2^(i-1), 2^i) ns; slot 0 counts zero. */
-export function sumHistograms(slices: Buffer[]): Record<Stage, bigint[]> {
-  const out = Object.fromEntries(STAGES.map((s) => [s, new Array<bigint>(HIST_SLOTS).fill(0n)])) as Record<
-    Stage,
-    bigint[]
-  >;
+export interface StageHistogram {
+  /** Slot i counts durations in [2^(i-1), 2^i) ns; slot 0 counts zero. */
+  slots: bigint[];
+  sumNs: bigint;
+}
+
+export function sumHistograms(slices: Buffer[]): Record<Stage, StageHistogram> {
+  const out = Object.fromEntries(
+    STAGES.map((s) => [s, { slots: new Array<bigint>(HIST_SLOTS).fill(0n), sumNs: 0n }]),
+  ) as Record<Stage, StageHistogram>;
   for (const slice of slices) {
     STAGES.forEach((stage, si) => {
-      const slots = out[stage];
-      for (let i = 0; i < HIST_SLOTS; i++) slots[i] = (slots[i] ?? 0n) + slice.readBigUInt64LE((si * HIST_SLOTS + i) * 8);
+      const h = out[stage];
+      for (let i = 0; i < HIST_SLOTS; i++) h.slots[i] = (h.slots[i] ?? 0n) + slice.readBigUInt64LE((si * HIST_SLOTS + i) * 8);
+      h.sumNs += slice.readBigUInt64LE(HIST.fields.sum_ns.offset + si * 8);
     });
   }
   return out;

@@ -70,8 +70,11 @@ export const SPAN_STATS = {
 
 export const HIST = {
   name: 'wf_hist',
-  size: 8 * HIST_SLOTS * STAGES.length,
-  fields: { slot: bytes(0, 8 * HIST_SLOTS * STAGES.length) },
+  size: 8 * HIST_SLOTS * STAGES.length + 8 * STAGES.length,
+  fields: {
+    slot: bytes(0, 8 * HIST_SLOTS * STAGES.length),
+    sum_ns: bytes(8 * HIST_SLOTS * STAGES.length, 8 * STAGES.length),
+  },
 } as const satisfies StructLayout;
 
 export const COUNTERS = {

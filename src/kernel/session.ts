@@ -31,6 +31,7 @@ import {
   type KernelEvent,
   type Owner,
   type StageAgg,
+  type StageHistogram,
 } from './codec.ts';
 import { environmentProblem, readEnvironment } from './environment.ts';
 import {
@@ -242,7 +243,7 @@ export class KernelSession {
   }
 
   /** log2 histograms per stage over 100 % of observed traffic since load. */
-  histograms(): Record<Stage, bigint[]> {
+  histograms(): Record<Stage, StageHistogram> {
     const buf = this.native.mapLookup(this.fds.hist, encodeU32(0), HIST.size * this.cpus);
     if (!buf) throw new Error('histogram map has no entry');
     return sumHistograms(perCpuSlices(buf, HIST.size, this.cpus));

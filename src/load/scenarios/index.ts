@@ -1,0 +1,12 @@
+/** The scenarios `wireflame run --scenario` knows, by name. */
+import { UsageError } from '../../cli/usage-error.ts';
+import type { Scenario } from '../scenario.ts';
+import { httpJsonApi } from './http-json-api.ts';
+
+export const SCENARIOS: readonly Scenario[] = [httpJsonApi];
+
+export function findScenario(name: string): Scenario {
+  const s = SCENARIOS.find((x) => x.name === name);
+  if (!s) throw new UsageError(`unknown scenario '${name}' (known: ${SCENARIOS.map((x) => x.name).join(', ')})`);
+  return s;
+}

@@ -1,0 +1,11 @@
+/**
+ * Runs the embedded target in its own process, so that the generator's CPU
+ * and the service's are measured apart. Prints {"port": N} once listening.
+ */
+import { buildTargetApp } from './app.ts';
+
+const app = buildTargetApp();
+await app.listen({ host: '127.0.0.1', port: 0 });
+const address = app.server.address();
+process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
+process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

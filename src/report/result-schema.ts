@@ -1,0 +1,95 @@
+/**
+ * The run result (result.json), declared once: TypeBox gives both the
+ * TypeScript type and the JSON Schema published as schemas/result.schema.json.
+ * Field names of the load suite it replaces are kept (tps_avg, latency_*_ms,
+ * error_rate_pct, requests_total, errors_total).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+const Ms = Type.Number({ minimum: 0, description: 'milliseconds' });
+
+const StageSummary = Type.Object({
+  count: Type.Integer({ minimum: 0 }),
+  total_ms: Ms,
+  mean_us: Type.Number({ minimum: 0 }),
+  p50_us: Type.Number({ minimum: 0, description: 'upper bound of the log2 bucket holding the median' }),
+  p99_us: Type.Number({ minimum: 0, description: 'upper bound of the log2 bucket holding p99' }),
+  max_us: Type.Number({ minimum: 0 }),
+});
+
+const Kernel = Type.Object({
+  available: Type.Boolean(),
+  /** Why kernel data is missing, when it is. */
+  reason: Type.Optional(Type.String()),
+  hooks: Type.Record(Type.String(), Type.Object({ mode: Type.String(), target: Type.String() })),
+  stages: Type.Record(Type.String(), StageSummary),
+  events: Type.Integer({ minimum: 0 }),
+  event_drops: Type.Integer({ minimum: 0 }),
+  map_full: Type.Integer({ minimum: 0 }),
+});
+
+const Cause = Type.Object({
+  cause: Type.String({ description: 'what held the requests' }),
+  share_pct: Type.Number({ minimum: 0, maximum: 100, description: 'share of total request time it explains' }),
+  evidence: Type.String(),
+});
+
+const Verdict = Type.Object({
+  status: Type.Union([Type.Literal('clean'), Type.Literal('slow'), Type.Literal('errors'), Type.Literal('inconclusive')]),
+  summary: Type.String(),
+  causes: Type.Array(Cause, { description: 'ranked, top cause first' }),
+  missing: Type.Array(Type.String(), { description: 'views that were not available for this run' }),
+});
+
+const Host = Type.Object({
+  cpu_model: Type.String(),
+  cores: Type.Integer({ minimum: 0 }),
+  memory_bytes: Type.Integer({ minimum: 0 }),
+  kernel: Type.String(),
+  os: Type.String(),
+  nics: Type.Array(Type.Object({ name: Type.String(), speed_mbps: Type.Union([Type.Number(), Type.Null()]) })),
+});
+
+export const ResultSchema = Type.Object(
+  {
+    schema_version: Type.Literal(1),
+    scenario: Type.String(),
+    partial: Type.Boolean({ description: 'the run was interrupted: figures cover the part that ran' }),
+    started_at: Type.String({ format: 'date-time' }),
+    ended_at: Type.String({ format: 'date-time' }),
+    target: Type.Object({ url: Type.String(), embedded: Type.Boolean() }),
+    pacing: Type.Object({
+      mode: Type.Union([Type.Literal('open'), Type.Literal('closed')]),
+      rate: Type.Union([Type.Number({ exclusiveMinimum: 0 }), Type.Null()]),
+      connections: Type.Integer({ minimum: 1 }),
+    }),
+    duration_sec: Type.Number({ minimum: 0, description: 'measured time, warm-up excluded' }),
+    warmup_sec: Type.Number({ minimum: 0 }),
+    tps_avg: Type.Number({ minimum: 0 }),
+    latency_p50_ms: Ms,
+    latency_p95_ms: Ms,
+    latency_p99_ms: Ms,
+    latency_p999_ms: Ms,
+    latency_max_ms: Ms,
+    latency_mean_ms: Ms,
+    error_rate_pct: Type.Number({ minimum: 0, maximum: 100 }),
+    requests_total: Type.Integer({ minimum: 0 }),
+    errors_total: Type.Integer({ minimum: 0 }),
+    errors_by_kind: Type.Record(Type.String(), Type.Integer({ minimum: 0 })),
+    generator: Type.Object({
+      cpu_pct: Type.Number({ minimum: 0 }),
+      send_lag_p99_ms: Ms,
+      saturated: Type.Boolean(),
+    }),
+    kernel: Kernel,
+    host: Host,
+    cloud: Type.Object({ provider: Type.String() }),
+    verdict: Verdict,
+  },
+  { $id: 'wireflame/result.schema.json', title: 'Wireflame run result', additionalProperties: false },
+);
+
+export type RunResult = Static<typeof ResultSchema>;
+export type KernelResult = Static<typeof Kernel>;
+export type VerdictResult = Static<typeof Verdict>;
+export type HostResult = Static<typeof Host>;

@@ -1,0 +1,101 @@
+/**
+ * The root-cause verdict: which measured view explains the run's request
+ * time, ranked, with its evidence. Only measured causes are named; a clean
+ * run is called clean, and views that were not available are listed as
+ * missing rather than guessed.
+ */
+import type { LatencySummary } from '../load/latency.ts';
+import type { StageSummary } from '../kernel/stage-summary.ts';
+import type { Stage } from '../kernel/layout.ts';
+import type { VerdictResult } from './result-schema.ts';
+
+export interface VerdictInput {
+  latency: LatencySummary;
+  requests: number;
+  errorRatePct: number;
+  generator: { saturated: boolean; cpuPct: number; sendLagP99Ms: number };
+  /** Kernel stage summaries for the target's sockets, or null when kernel data is off. */
+  kernel: Record<Stage, StageSummary> | null;
+}
+
+/** A run is slow when one measured cause explains at least this share of request time... */
+export const SLOW_SHARE_PCT = 25;
+/** ...and then every cause above this share is named. */
+export const MIN_SHARE_PCT = 5;
+/** p99 beyond this multiple of the median (and beyond SLOW_P99_MS) is a slow tail. */
+const TAIL_RATIO = 10;
+const SLOW_P99_MS = 10;
+const ERROR_PCT = 1;
+
+const STAGE_CAUSES: { stage: Stage; cause: string; what: string }[] = [
+  {
+    stage: 'rx_queue',
+    cause: 'event-loop blocking (receive-queue wait)',
+    what: "requests' bytes waited in the target's socket receive queue before it read them",
+  },
+  { stage: 'tx_send', cause: 'kernel send path', what: "responses' bytes waited between the send call and IP output" },
+  { stage: 'dev_queue', cause: 'device queueing', what: "responses' packets waited in the device queue (qdisc)" },
+];
+
+const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+export function judge(input: VerdictInput): VerdictResult {
+  const missing = ['application CPU profile', 'backend spans'];
+  if (!input.kernel) missing.unshift('kernel stages');
+  if (input.requests === 0) {
+    return { status: 'inconclusive', summary: 'no request completed: nothing to judge', causes: [], missing };
+  }
+  const requestTimeMs = input.latency.mean_ms * input.requests;
+  const causes: VerdictResult['causes'] = [];
+
+  if (input.generator.saturated) {
+    const p99 = input.latency.p99_ms || 1;
+    causes.push({
+      cause: 'the load generator itself',
+      share_pct: Math.min(100, Math.round((input.generator.sendLagP99Ms / p99) * 1000) / 10),
+      evidence:
+        `the generator used ${fmt(input.generator.cpuPct)} % of a core and sent requests up to ` +
+        `${fmt(input.generator.sendLagP99Ms)} ms late (p99): lower --rate or run it on another machine`,
+    });
+  }
+  for (const { stage, cause, what } of STAGE_CAUSES) {
+    const s = input.kernel?.[stage];
+    if (!s || s.count === 0 || requestTimeMs <= 0) continue;
+    const share = Math.min(100, (s.total_ms / requestTimeMs) * 100);
+    if (share < MIN_SHARE_PCT) continue;
+    causes.push({
+      cause,
+      share_pct: Math.round(share * 10) / 10,
+      evidence: `${what}: ${fmt(s.total_ms)} ms in total over ${s.count} waits, p99 at most ${fmt(s.p99_us / 1000)} ms`,
+    });
+  }
+  const generatorFirst = causes.filter((c) => c.cause === 'the load generator itself');
+  const ranked = [...generatorFirst, ...causes.filter((c) => c.cause !== 'the load generator itself').sort((a, b) => b.share_pct - a.share_pct)];
+
+  const { p50_ms, p99_ms } = input.latency;
+  const slowTail = p99_ms > SLOW_P99_MS && p99_ms > TAIL_RATIO * Math.max(p50_ms, 0.001);
+  const dominant = ranked.some((c) => c.share_pct >= SLOW_SHARE_PCT);
+  const status: VerdictResult['status'] = input.generator.saturated
+    ? 'inconclusive'
+    : input.errorRatePct >= ERROR_PCT
+      ? 'errors'
+      : slowTail || dominant
+        ? 'slow'
+        : 'clean';
+  // A clean run names no cause: small shares are the normal cost of serving.
+  if (status === 'clean') ranked.length = 0;
+
+  let summary: string;
+  if (status === 'clean') {
+    summary = `nothing stands out: p99 ${fmt(p99_ms)} ms against a median of ${fmt(p50_ms)} ms, no measured cause above ${SLOW_SHARE_PCT} % of request time`;
+  } else if (status === 'inconclusive') {
+    summary = 'the load generator could not keep its schedule: the figures describe it as much as the target';
+  } else if (ranked[0]) {
+    summary = `${ranked[0].cause} explains ${fmt(ranked[0].share_pct)} % of request time` + (status === 'errors' ? `; ${fmt(input.errorRatePct)} % of requests failed` : '');
+  } else {
+    summary =
+      (status === 'errors' ? `${fmt(input.errorRatePct)} % of requests failed` : `slow tail: p99 ${fmt(p99_ms)} ms against a median of ${fmt(p50_ms)} ms`) +
+      `; no measured view explains it (${missing.join(', ')} not available)`;
+  }
+  return { status, summary, causes: ranked, missing };
+}

@@ -1,0 +1,67 @@
+// The verdict names only measured causes, ranks them, and calls a clean run clean.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { judge, type VerdictInput } from '../src/report/verdict.ts';
+import type { StageSummary } from '../src/kernel/stage-summary.ts';
+
+const stage = (total_ms: number, count = 1000, p99_us = 50): StageSummary => ({
+  count,
+  total_ms,
+  mean_us: count ? (total_ms * 1000) / count : 0,
+  p50_us: 8,
+  p99_us,
+  max_us: p99_us * 2,
+});
+const quiet = { rx_queue: stage(1), tx_first: stage(0.5), tx_send: stage(0.5), dev_queue: stage(0) };
+const base: VerdictInput = {
+  latency: { count: 10000, p50_ms: 1, p95_ms: 1.5, p99_ms: 2, p999_ms: 3, max_ms: 5, mean_ms: 1.1 },
+  requests: 10000,
+  errorRatePct: 0,
+  generator: { saturated: false, cpuPct: 30, sendLagP99Ms: 0.2 },
+  kernel: quiet,
+};
+
+test('a clean run is called clean, with no invented cause', () => {
+  const v = judge(base);
+  assert.equal(v.status, 'clean');
+  assert.deepEqual(v.causes, []);
+  assert.match(v.summary, /nothing stands out/);
+  // 15 % of request time in the receive queue is the normal cost of an event loop, not a cause
+  const normal = judge({ ...base, kernel: { ...quiet, rx_queue: stage(1650, 10000) } });
+  assert.equal(normal.status, 'clean');
+  assert.deepEqual(normal.causes, []);
+});
+
+test('receive-queue wait that explains most request time is the top cause', () => {
+  // 10000 requests x 30 ms mean = 300 s of request time; 240 s of it in the receive queue
+  const v = judge({
+    ...base,
+    latency: { ...base.latency, p50_ms: 20, p99_ms: 64, mean_ms: 30 },
+    kernel: { ...quiet, rx_queue: stage(240_000, 10000, 64_000), tx_send: stage(9_000, 10000) },
+  });
+  assert.equal(v.status, 'slow');
+  assert.equal(v.causes[0]?.cause, 'event-loop blocking (receive-queue wait)');
+  assert.equal(v.causes[0]?.share_pct, 80);
+  assert.equal(v.causes.length, 1, 'the send path at 3 % is below the bar');
+  assert.match(v.summary, /event-loop blocking .* 80\.0 %/);
+});
+
+test('a saturated generator comes first and makes the run inconclusive', () => {
+  const v = judge({ ...base, generator: { saturated: true, cpuPct: 99, sendLagP99Ms: 1 } });
+  assert.equal(v.status, 'inconclusive');
+  assert.equal(v.causes[0]?.cause, 'the load generator itself');
+  assert.equal(v.causes[0]?.share_pct, 50);
+});
+
+test('without kernel data a slow tail is reported as unexplained, and kernel stages as missing', () => {
+  const v = judge({ ...base, kernel: null, latency: { ...base.latency, p99_ms: 900 } });
+  assert.equal(v.status, 'slow');
+  assert.deepEqual(v.causes, []);
+  assert.equal(v.missing[0], 'kernel stages');
+  assert.match(v.summary, /no measured view explains it/);
+});
+
+test('failing requests make the status errors', () => {
+  assert.equal(judge({ ...base, errorRatePct: 12.5 }).status, 'errors');
+  assert.equal(judge({ ...base, requests: 0 }).status, 'inconclusive');
+});
