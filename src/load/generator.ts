@@ -186,10 +186,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   // Requests still in flight: give them the drain time, then count them as failed.
   let unanswered = 0;
   if (inFlight > 0) {
+    let drainTimer: NodeJS.Timeout | undefined;
     await Promise.race([
       new Promise<void>((resolve) => (settle = resolve)),
-      new Promise<void>((resolve) => setTimeout(resolve, opts.drainMs ?? 10_000)),
+      new Promise<void>((resolve) => (drainTimer = setTimeout(resolve, opts.drainMs ?? 10_000))),
     ]);
+    clearTimeout(drainTimer);
     unanswered = inFlight;
     closed = true;
     for (let i = 0; i < unanswered; i++) {

@@ -1,0 +1,136 @@
+// `wireflame run` end to end: the real CLI, the embedded fastify target,
+// real HTTP, the kernel probes, result.json against its schema.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { assertValidResult } from '../src/report/build-result.ts';
+import type { RunResult } from '../src/report/result-schema.ts';
+import { spawnWireflame, wireflame } from './helpers/cli.ts';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'wireflame-run-'));
+
+test('a fixed-rate run against the embedded target: consistent result.json with kernel stages', async () => {
+  const out = tmp();
+  const r = await wireflame(['run', '--duration', '3s', '--warmup', '1s', '--rate', '300', '--json', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout) as RunResult;
+  assertValidResult(result);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')), result);
+
+  assert.equal(result.scenario, 'http-json-api');
+  assert.equal(result.partial, false);
+  assert.equal(result.target.embedded, true);
+  assert.deepEqual(result.pacing, { mode: 'open', rate: 300, connections: 64 });
+  assert.ok(Math.abs(result.duration_sec - 3) < 0.2, `duration ${result.duration_sec}`);
+  assert.ok(Math.abs(result.requests_total - 900) <= 10, `requests ${result.requests_total}`);
+  assert.ok(Math.abs(result.tps_avg - result.requests_total / result.duration_sec) < 1, 'tps_avg = requests / duration');
+  assert.equal(result.errors_total, 0);
+  assert.ok(result.latency_p50_ms > 0 && result.latency_p50_ms <= result.latency_p99_ms);
+  assert.ok(result.latency_p99_ms <= result.latency_max_ms);
+
+  assert.equal(result.kernel.available, true, result.kernel.reason);
+  assert.equal(result.kernel.hooks.tcp_sendmsg?.mode, 'tp_btf');
+  // Every measured request was read from the receive queue and answered through the send path.
+  const { rx_queue, tx_send } = result.kernel.stages;
+  assert.ok(rx_queue && rx_queue.count >= result.requests_total * 0.95, `rx_queue count ${rx_queue?.count}`);
+  assert.ok(tx_send && tx_send.count >= result.requests_total * 0.95, `tx_send count ${tx_send?.count}`);
+  assert.equal(result.verdict.status, 'clean', result.verdict.summary);
+  assert.equal(result.host.cores > 0, true);
+});
+
+/** A target whose event loop stalls for one second, once, `afterMs` after its first request. */
+async function stallingTarget(afterMs: number) {
+  const app = Fastify();
+  let first = 0;
+  let stalled = false;
+  app.get('/*', async () => ({ ok: true }));
+  app.post('/*', async (_req, reply) => reply.code(201).send({ ok: true }));
+  app.addHook('onRequest', async () => {
+    first ||= Date.now();
+    if (!stalled && Date.now() - first > afterMs) {
+      stalled = true;
+      const until = Date.now() + 1000;
+      while (Date.now() < until);
+    }
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
+}
+
+test('a 1 s stall in a fixed-rate run shows in p99 (no coordinated omission); a closed loop hides it', async () => {
+  const open = await stallingTarget(1500);
+  const o = await wireflame(['run', '--target', open.url, '--rate', '200', '--duration', '4s', '--warmup', '0', '--json', '--out', tmp()]);
+  await open.app.close();
+  assert.equal(o.code, 0, o.stderr);
+  const openResult = JSON.parse(o.stdout) as RunResult;
+  // ~200 requests scheduled during the stall wait from up to 1 s down to 0: a quarter of the run.
+  assert.ok(openResult.latency_p99_ms >= 800, `open-loop p99 ${openResult.latency_p99_ms} ms`);
+  assert.ok(openResult.latency_p95_ms >= 500, `open-loop p95 ${openResult.latency_p95_ms} ms`);
+
+  const closed = await stallingTarget(1500);
+  const c = await wireflame(['run', '--target', closed.url, '--connections', '1', '--duration', '4s', '--warmup', '0', '--json', '--out', tmp()]);
+  await closed.app.close();
+  assert.equal(c.code, 0, c.stderr);
+  const closedResult = JSON.parse(c.stdout) as RunResult;
+  assert.ok(closedResult.latency_max_ms >= 900, 'the stalled request itself is seen');
+  assert.ok(closedResult.latency_p99_ms < 100, `closed-loop p99 ${closedResult.latency_p99_ms} ms hides the stall`);
+});
+
+test('bad input: one line, exit code 2, nothing written', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--scenario', 'nope'], /^wireflame: unknown scenario 'nope' \(known: http-json-api\)$/],
+    [['--duration', '10x'], /^wireflame: --duration: '10x' is not a duration/],
+    [['--rate', '-5'], /^wireflame: --rate: '-5' is not a positive number$/],
+    [['--connections', '2.5'], /^wireflame: --connections: '2.5' is not a positive whole number$/],
+    [['--target', 'http://127.0.0.1:1'], /^wireflame: target http:\/\/127\.0\.0\.1:1 is unreachable \(ECONNREFUSED\)$/],
+    [['--target', 'ftp://x'], /^wireflame: --target: only http:\/\/ targets are supported/],
+    [['--out', '/etc/hostname/run'], /^wireflame: --out: cannot write to \/etc\/hostname\/run \(ENOTDIR\)$/],
+  ];
+  for (const [args, message] of cases) {
+    const out = args.includes('--out') ? [] : ['--out', join(tmp(), 'never')];
+    const r = await wireflame(['run', '--duration', '1s', ...out, ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr.trim(), message, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}`);
+    if (!args.includes('--out')) assert.ok(!existsSync(join(out[1]!, 'result.json')));
+  }
+});
+
+function targetProcesses(): string[] {
+  try {
+    return execFileSync('pgrep', ['-f', 'src/load/target/server.ts'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function wireflamePrograms(): string[] {
+  const progs = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { name: string }[];
+  return progs.map((p) => p.name).filter((n) => n.startsWith('wf_'));
+}
+
+test('Ctrl-C: the partial result is written, probes detach, the embedded target stops', async () => {
+  const out = tmp();
+  const child = spawnWireflame(['run', '--duration', '60s', '--warmup', '0', '--rate', '200', '--out', out]);
+  let stdout = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.ok(wireflamePrograms().length > 0, 'probes attached during the run');
+  child.kill('SIGINT');
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 130);
+  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as RunResult;
+  assertValidResult(result);
+  assert.equal(result.partial, true);
+  assert.ok(result.duration_sec > 1 && result.duration_sec < 10, `measured ${result.duration_sec} s`);
+  assert.ok(result.requests_total > 100);
+  assert.match(stdout, /partial: interrupted/);
+  for (let i = 0; i < 100 && wireflamePrograms().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(wireflamePrograms(), []);
+  assert.deepEqual(targetProcesses(), []);
+});
