@@ -7,10 +7,10 @@ const run = promisify(execFile);
 
 export async function wrk(
   url: string,
-  opts: { seconds: number; connections: number; threads?: number; cpu?: number },
+  opts: { seconds: number; connections: number; threads?: number; cpu?: number; script?: string },
 ): Promise<{ rps: number; cpuNsPerRequest: number }> {
   const busyBefore = busyNs();
-  const args = [`-t${opts.threads ?? 1}`, `-c${opts.connections}`, `-d${opts.seconds}s`, url];
+  const args = [`-t${opts.threads ?? 1}`, `-c${opts.connections}`, `-d${opts.seconds}s`, ...(opts.script ? ['-s', opts.script] : []), url];
   const { stdout } = opts.cpu === undefined ? await run('wrk', args) : await run('taskset', ['-c', String(opts.cpu), 'wrk', ...args]);
   const busy = busyNs() - busyBefore;
   const rate = /Requests\/sec:\s+([\d.]+)/.exec(stdout);

@@ -1,52 +1,32 @@
 /**
  * http-json-api: GET and POST /v1/data with JSON bodies carrying a random
- * UUID, over HTTP/1.1 keep-alive (undici's pool).
+ * UUID, over HTTP/1.1 keep-alive.
  */
 import { randomUUID } from 'node:crypto';
-import { Pool } from 'undici';
+import { HttpClient } from '../http-client.ts';
 import type { Scenario } from '../scenario.ts';
 
-const REQUEST_TIMEOUT_MS = 30_000;
-
-class HttpStatusError extends Error {
-  readonly statusCode: number;
-  constructor(statusCode: number) {
-    super(`HTTP ${statusCode}`);
-    this.statusCode = statusCode;
-  }
-}
+const RECENT = 1024;
 
 export const httpJsonApi: Scenario = {
   name: 'http-json-api',
   description: 'GET and POST /v1/data with JSON bodies (HTTP/1.1 keep-alive)',
   async open({ targetUrl, connections }) {
-    const pool = new Pool(targetUrl, {
-      connections,
-      pipelining: 1,
-      headersTimeout: REQUEST_TIMEOUT_MS,
-      bodyTimeout: REQUEST_TIMEOUT_MS,
-    });
+    const client = new HttpClient(targetUrl, connections);
+    // GETs read back ids that POSTs wrote.
     const recent: string[] = [];
     return {
       async operation(seq) {
-        const post = seq % 2 === 1;
-        const id = post || recent.length === 0 ? randomUUID() : recent[seq % recent.length]!;
-        const res = post
-          ? await pool.request({
-              path: '/v1/data',
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ id, payload: { seq, note: 'wireflame', at: Date.now() } }),
-            })
-          : await pool.request({ path: `/v1/data/${id}`, method: 'GET' });
-        await res.body.dump();
-        if (res.statusCode >= 400) throw new HttpStatusError(res.statusCode);
-        if (post) {
-          if (recent.length >= 1024) recent[seq % 1024] = id;
-          else recent.push(id);
+        if (seq % 2 === 1 || recent.length === 0) {
+          const id = randomUUID();
+          await client.send('POST', '/v1/data', JSON.stringify({ id, payload: { seq, note: 'wireflame' } }));
+          if (recent.length < RECENT) recent.push(id);
+          else recent[seq % RECENT] = id;
+          return;
         }
+        await client.send('GET', `/v1/data/${recent[seq % recent.length]}`);
       },
-      close: () => pool.close(),
+      close: () => client.close(),
     };
   },
 };

@@ -25,6 +25,10 @@ const itemSchema = {
 export function buildTargetApp(): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   const items = new Map<string, Item>();
+  // Oldest-first eviction through a ring of ids: deleting a Map's first key
+  // and asking for the next one again costs more the more was deleted.
+  const ring: string[] = new Array(MAX_ITEMS);
+  let next = 0;
 
   app.get('/healthz', async () => ({ ok: true }));
 
@@ -36,8 +40,11 @@ export function buildTargetApp(): FastifyInstance {
   });
 
   app.post<{ Body: { id: string; payload: unknown } }>('/v1/data', { schema: { body: itemSchema } }, async (req, reply) => {
-    if (items.size >= MAX_ITEMS) items.delete(items.keys().next().value!);
     const item: Item = { id: req.body.id, payload: req.body.payload, createdAt: new Date().toISOString() };
+    const evicted = ring[next];
+    if (evicted !== undefined && evicted !== item.id) items.delete(evicted);
+    ring[next] = item.id;
+    next = (next + 1) % MAX_ITEMS;
     items.set(item.id, item);
     return reply.code(201).send(item);
   });
