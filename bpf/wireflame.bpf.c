@@ -51,9 +51,17 @@ struct tx_call {
 	__u32 reserved;
 };
 
+/* When unread bytes became ready, and how far reads had got then: a read
+ * later is theirs only if no other read came in between. */
+struct rx_mark {
+	__u64 ts; /* 0 = nothing unread */
+	__u32 copied_seq;
+	__u32 reserved;
+};
+
 struct sock_state {
 	__u64 cookie;
-	__u64 rx_ready_ts; /* oldest unread data; 0 = none */
+	struct rx_mark rx_ready; /* the oldest unread bytes */
 	__u32 tgid;        /* the observed task that uses the socket */
 	__u32 filter_gen;  /* wf_config.generation when tgid passed the filter */
 	__u32 next;        /* ring position of the next call record */
@@ -159,7 +167,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, __u64);
+	__type(value, struct rx_mark);
 } wf_rx_unclaimed SEC(".maps");
 
 /* skbs waiting in a qdisc, by address. */
@@ -729,19 +737,37 @@ static __always_inline void dev_xmit(struct sk_buff *skb)
 
 /* ---- receive path ---- */
 
+/* How far reads have got, as a TCP sequence number; false for non-TCP sockets. */
+static __always_inline bool tcp_copied_seq(struct sock *sk, bool btf, __u32 *seq)
+{
+	if (btf) {
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+
+		if (!tp)
+			return false;
+		*seq = tp->copied_seq;
+		return true;
+	}
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return false;
+	*seq = BPF_CORE_READ((struct tcp_sock *)sk, copied_seq);
+	return true;
+}
+
 static __always_inline void rx_ready(struct sock *sk)
 {
 	struct wf_config *cfg = wf_cfg();
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 	__u64 key = (__u64)sk;
-	__u64 now;
 
-	if (!cfg)
+	if (!cfg || !tp)
 		return;
 	struct sock_state *st = state_of(cfg, sk, true, false);
 
 	if (st) {
-		if (!st->rx_ready_ts) {
-			st->rx_ready_ts = bpf_ktime_get_ns();
+		if (!st->rx_ready.ts) {
+			st->rx_ready.ts = bpf_ktime_get_ns();
+			st->rx_ready.copied_seq = tp->copied_seq;
 			count_hit(WF_HOOK_RX_READY);
 		}
 		return;
@@ -749,14 +775,13 @@ static __always_inline void rx_ready(struct sock *sk)
 	/* The first bytes of a new connection arrive before any observed task
 	 * touched it: keep their time for the first read. Later bytes on
 	 * sockets nobody observed are not ours: skip them cheaply. */
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-
-	if (!tp || (sk->sk_socket && tp->data_segs_in > 2))
+	if (sk->sk_socket && tp->data_segs_in > 2)
 		return;
 	if (bpf_map_lookup_elem(&wf_rx_unclaimed, &key))
 		return;
-	now = bpf_ktime_get_ns();
-	bpf_map_update_elem(&wf_rx_unclaimed, &key, &now, BPF_NOEXIST);
+	struct rx_mark mark = { .ts = bpf_ktime_get_ns(), .copied_seq = tp->copied_seq };
+
+	bpf_map_update_elem(&wf_rx_unclaimed, &key, &mark, BPF_NOEXIST);
 }
 
 static __always_inline void rx_pending_add(__u64 cookie, __u64 wait, __u32 bytes)
@@ -783,27 +808,33 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 		return;
 	struct sock_state *st = observed_state(cfg, sk, btf, WF_HOOK_RX_READ, &created);
 
-	if (!st || KREAD(btf, sk, sk_protocol) != IPPROTO_TCP)
-		return;
-	__u64 ready = st->rx_ready_ts;
+	__u32 copied;
 
-	if (!ready) {
+	if (!st || !tcp_copied_seq(sk, btf, &copied))
+		return;
+	struct rx_mark ready = st->rx_ready;
+
+	if (!ready.ts) {
 		if (!created)
 			return;
-		__u64 *u = bpf_map_lookup_elem(&wf_rx_unclaimed, &key);
+		struct rx_mark *u = bpf_map_lookup_elem(&wf_rx_unclaimed, &key);
 
 		if (!u)
 			return;
 		ready = *u;
 		bpf_map_delete_elem(&wf_rx_unclaimed, &key);
 	}
-	st->rx_ready_ts = 0;
+	st->rx_ready.ts = 0;
+	/* Someone else read since the bytes became ready (a process outside
+	 * the filter, or before it was added): the wait is not this read's. */
+	if (copied - ret != ready.copied_seq)
+		return;
 	count_hit(WF_HOOK_RX_READ);
 
 	struct stage_rec r = {};
 
 	r.end_ts = bpf_ktime_get_ns();
-	r.duration = r.end_ts - ready;
+	r.duration = r.end_ts - ready.ts;
 	r.cookie = st->cookie;
 	r.tgid = st->tgid;
 	r.bytes = ret;

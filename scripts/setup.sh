@@ -9,6 +9,8 @@ APT_PACKAGES=(
   clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config
   # tests and benchmarks: network namespaces, tc qdiscs, privilege drop, load
   iproute2 util-linux wrk
+  # throw-away backends for the scenarios (started on free ports, never as services)
+  redis-server postgresql
 )
 
 missing=()

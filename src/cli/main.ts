@@ -36,7 +36,7 @@ program
 program
   .command('run')
   .description('drive a service under load while the agent watches, then say how it went and why it was slow')
-  .option('--scenario <name>', 'what to run: http-json-api', 'http-json-api')
+  .option('--scenario <name>', 'http-json-api, redis-read-heavy, pg-write-heavy or api-mixed', 'http-json-api')
   .option('--duration <time>', 'measured time, e.g. 30s, 5m', '30s')
   .option('--warmup <time>', 'unmeasured time before it, or 0', '5s')
   .option('--rate <n>', `requests per second, open loop (default ${1000} when --connections is not given)`)
@@ -44,6 +44,8 @@ program
   .option('--out <dir>', 'where result.json goes (default runs/<time>-<scenario>/)')
   .option('--target <url>', 'drive this service instead of the embedded one')
   .option('--target-pid <pid>', 'with --target: the process to observe in the kernel')
+  .option('--redis-url <url>', 'use this Redis instead of a throw-away one')
+  .option('--pg-url <url>', 'use this PostgreSQL instead of a throw-away one')
   .option('--json', 'print result.json on stdout')
   .action(async (opts) => {
     process.exitCode = await run(opts);

@@ -12,7 +12,7 @@ import { kernelOff, observeKernel, type KernelObserver } from '../kernel/observe
 import { parseDuration, parsePositive } from '../load/duration.ts';
 import { runLoad, type Pacing } from '../load/generator.ts';
 import { findScenario } from '../load/scenarios/index.ts';
-import { startEmbeddedTarget, type TargetProcess } from '../load/target/process.ts';
+import { startSystem, type RunningSystem } from '../load/system.ts';
 import { buildResult } from '../report/build-result.ts';
 import type { RunResult } from '../report/result-schema.ts';
 import { progressLine } from './progress.ts';
@@ -27,6 +27,8 @@ export interface RunFlags {
   out?: string;
   target?: string;
   targetPid?: string;
+  redisUrl?: string;
+  pgUrl?: string;
   json?: boolean;
 }
 
@@ -42,6 +44,8 @@ interface RunPlan {
   outDir: string;
   targetUrl: string | null;
   targetPid: number | null;
+  redisUrl: string | null;
+  pgUrl: string | null;
 }
 
 function timestamp(d: Date): string {
@@ -72,6 +76,7 @@ export function planRun(flags: RunFlags, now = new Date()): RunPlan {
   }
   const targetPid = flags.targetPid ? parsePositive(flags.targetPid, '--target-pid', { integer: true }) : null;
   if (targetPid !== null && !targetUrl) throw new UsageError('--target-pid goes with --target');
+  if (targetUrl && !scenario.needs.target) throw new UsageError(`--target: scenario ${scenario.name} drives no HTTP service`);
   return {
     scenario,
     durationMs,
@@ -81,7 +86,20 @@ export function planRun(flags: RunFlags, now = new Date()): RunPlan {
     outDir: resolve(flags.out ?? join('runs', `${timestamp(now)}-${scenario.name}`)),
     targetUrl,
     targetPid,
+    redisUrl: flags.redisUrl ? backendUrl(flags.redisUrl, '--redis-url', ['redis:']) : null,
+    pgUrl: flags.pgUrl ? backendUrl(flags.pgUrl, '--pg-url', ['postgres:', 'postgresql:']) : null,
   };
+}
+
+function backendUrl(text: string, flag: string, protocols: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`${flag}: '${text}' is not a URL (example: ${protocols[0]}//127.0.0.1:${flag === '--pg-url' ? 5432 : 6379})`);
+  }
+  if (!protocols.includes(url.protocol)) throw new UsageError(`${flag}: expected ${protocols.join(' or ')}//..., not ${url.protocol}`);
+  return text;
 }
 
 function ensureWritable(dir: string): void {
@@ -138,19 +156,18 @@ export async function run(flags: RunFlags): Promise<number> {
   };
   process.on('SIGINT', onSigint);
 
-  let target: TargetProcess | null = null;
+  let system: RunningSystem | undefined;
   let kernel: KernelObserver | undefined;
   const hostInfo = describeHost();
   try {
-    target = plan.targetUrl ? null : await startEmbeddedTarget();
-    const targetUrl = plan.targetUrl ?? target!.url;
-    const pids = target ? [target.pid] : plan.targetPid ? [plan.targetPid] : [];
-    kernel = pids.length
-      ? observeKernel(pids)
-      : kernelOff('kernel stages off: the target is external (pass --target-pid to observe it)');
+    system = await startSystem({ needs: plan.scenario.needs, ...plan });
+    kernel = system.unobservable ? kernelOff(system.unobservable) : observeKernel(system.observed());
     if (kernel.unavailable && !flags.json) process.stderr.write(`wireflame: ${kernel.unavailable}\n`);
 
-    const session = await plan.scenario.open({ targetUrl, connections: plan.connections });
+    const session = await plan.scenario.open({ ...system.context, connections: plan.connections });
+    // Servers fork a worker per connection (PostgreSQL), and pools open connections lazily.
+    const watchForks = setInterval(() => kernel?.add(system!.observed()), 1000);
+    kernel.add(system.observed());
     const progress = progressLine(process.stderr, plan.warmupMs + plan.durationMs);
     const startedAt = new Date();
     const load = await runLoad({
@@ -163,6 +180,7 @@ export async function run(flags: RunFlags): Promise<number> {
       onMeasureStart: () => kernel?.mark(),
     });
     progress?.done();
+    clearInterval(watchForks);
     const endedAt = new Date();
     await session.close();
     const kernelResult = kernel.finish();
@@ -171,7 +189,10 @@ export async function run(flags: RunFlags): Promise<number> {
       scenario: plan.scenario.name,
       startedAt,
       endedAt,
-      target: { url: targetUrl, embedded: target !== null },
+      target: {
+        url: system.context.targetUrl ?? system.context.redisUrl ?? system.context.pgUrl ?? '',
+        embedded: system.embeddedTarget,
+      },
       pacing: {
         mode: plan.pacing.kind === 'rate' ? 'open' : 'closed',
         rate: plan.pacing.kind === 'rate' ? plan.pacing.perSecond : null,
@@ -190,6 +211,6 @@ export async function run(flags: RunFlags): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
     kernel?.finish();
-    await target?.stop();
+    await system?.stop();
   }
 }

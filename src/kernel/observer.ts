@@ -11,6 +11,8 @@ import { histogramDelta, summarizeStages } from './stage-summary.ts';
 export interface KernelObserver {
   /** One line saying why kernel data is off, or null when it is on. */
   unavailable: string | null;
+  /** Observes more processes (workers a server forked). */
+  add(pids: number[]): void;
   /** Starts the window the summary covers (the end of warm-up). */
   mark(): void;
   /** Summarizes, detaches; safe to call twice. */
@@ -20,7 +22,7 @@ export interface KernelObserver {
 /** No kernel data for this run, and why. */
 export function kernelOff(reason: string): KernelObserver {
   const off: KernelResult = { available: false, reason, hooks: {}, stages: {}, events: 0, event_drops: 0, map_full: 0 };
-  return { unavailable: reason, mark: () => {}, finish: () => off };
+  return { unavailable: reason, add: () => {}, mark: () => {}, finish: () => off };
 }
 
 export function observeKernel(pids: number[]): KernelObserver {
@@ -34,6 +36,9 @@ export function observeKernel(pids: number[]): KernelObserver {
   let result: KernelResult | undefined;
   return {
     unavailable: null,
+    add(more) {
+      if (!result) for (const pid of more) session.addPid(pid);
+    },
     mark() {
       if (!result) before = session.histograms();
     },

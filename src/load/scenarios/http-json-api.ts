@@ -4,15 +4,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { HttpClient } from '../http-client.ts';
-import type { Scenario } from '../scenario.ts';
+import { required, type Scenario } from '../scenario.ts';
 
 const RECENT = 1024;
 
 export const httpJsonApi: Scenario = {
   name: 'http-json-api',
   description: 'GET and POST /v1/data with JSON bodies (HTTP/1.1 keep-alive)',
+  needs: { target: true, redis: false, pg: false },
   async open({ targetUrl, connections }) {
-    const client = new HttpClient(targetUrl, connections);
+    const client = new HttpClient(required(targetUrl, 'a target'), connections);
     // GETs read back ids that POSTs wrote.
     const recent: string[] = [];
     return {

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { Backends } from './app.ts';
 
 export interface TargetProcess {
   url: string;
@@ -11,8 +12,11 @@ export interface TargetProcess {
 
 const entry = fileURLToPath(new URL('./server.ts', import.meta.url));
 
-export async function startEmbeddedTarget(): Promise<TargetProcess> {
-  const child: ChildProcess = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startEmbeddedTarget(backends: Backends = {}): Promise<TargetProcess> {
+  const env = { ...process.env };
+  if (backends.redisUrl) env.WIREFLAME_REDIS_URL = backends.redisUrl;
+  if (backends.pgUrl) env.WIREFLAME_PG_URL = backends.pgUrl;
+  const child: ChildProcess = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'inherit'], env });
   const exited = once(child, 'exit').then(([code]) => {
     throw new Error(`embedded target exited with code ${code} before listening`);
   });
