@@ -33,7 +33,7 @@ async function wireflameRate(url: string): Promise<number> {
     '-c', '0', process.execPath, cli, 'run', '--target', url,
     '--connections', String(connections), '--duration', `${seconds}s`, '--warmup', '1s',
     '--json', '--out', mkdtempSync(join(tmpdir(), 'wf-bench-')),
-  ], { maxBuffer: 16 * 1024 * 1024 });
+  ], { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, WIREFLAME_CLOUD: 'off' } });
   return (JSON.parse(stdout) as { tps_avg: number }).tps_avg;
 }
 

@@ -7,6 +7,7 @@
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
+import { discoverCloud } from '../host/cloud.ts';
 import { describeHost } from '../host/host.ts';
 import { kernelOff, observeKernel, type KernelObserver } from '../kernel/observer.ts';
 import { parseDuration, parsePositive } from '../load/duration.ts';
@@ -159,6 +160,7 @@ export async function run(flags: RunFlags): Promise<number> {
   let system: RunningSystem | undefined;
   let kernel: KernelObserver | undefined;
   const hostInfo = describeHost();
+  const cloudInfo = discoverCloud();
   try {
     system = await startSystem({ needs: plan.scenario.needs, ...plan });
     kernel = system.unobservable ? kernelOff(system.unobservable) : observeKernel(system.observed());
@@ -202,7 +204,7 @@ export async function run(flags: RunFlags): Promise<number> {
       load,
       kernel: kernelResult,
       host: await hostInfo,
-      cloud: { provider: 'none' },
+      cloud: await cloudInfo,
     });
     const file = join(plan.outDir, 'result.json');
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);

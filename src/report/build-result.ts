@@ -4,7 +4,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { LoadResult } from '../load/generator.ts';
 import type { Stage } from '../kernel/layout.ts';
 import type { StageSummary } from '../kernel/stage-summary.ts';
-import { ResultSchema, type HostResult, type KernelResult, type RunResult } from './result-schema.ts';
+import { ResultSchema, type CloudResult, type HostResult, type KernelResult, type RunResult } from './result-schema.ts';
 import { judge } from './verdict.ts';
 
 // TypeBox checks no format it was not taught; JSON Schema readers know date-time.
@@ -23,7 +23,7 @@ export interface RunFacts {
   load: LoadResult;
   kernel: KernelResult;
   host: HostResult;
-  cloud: { provider: string };
+  cloud: CloudResult;
 }
 
 const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits;

@@ -83,7 +83,13 @@ export const ResultSchema = Type.Object(
     }),
     kernel: Kernel,
     host: Host,
-    cloud: Type.Object({ provider: Type.String() }),
+    cloud: Type.Object({
+      provider: Type.Union([Type.Literal('aws'), Type.Literal('azure'), Type.Literal('gcp'), Type.Literal('none')]),
+      region: Type.Optional(Type.String()),
+      zone: Type.Optional(Type.String()),
+      instance_type: Type.Optional(Type.String()),
+      instance_id: Type.Optional(Type.String()),
+    }),
     verdict: Verdict,
   },
   { $id: 'wireflame/result.schema.json', title: 'Wireflame run result', additionalProperties: false },
@@ -93,3 +99,4 @@ export type RunResult = Static<typeof ResultSchema>;
 export type KernelResult = Static<typeof Kernel>;
 export type VerdictResult = Static<typeof Verdict>;
 export type HostResult = Static<typeof Host>;
+export type CloudResult = RunResult['cloud'];

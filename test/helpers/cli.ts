@@ -1,4 +1,8 @@
-/** Runs the real wireflame CLI as a child process. */
+/**
+ * Runs the real wireflame CLI as a child process. Cloud discovery is off
+ * unless a test points it at its own fake metadata servers: tests send
+ * nothing beyond this machine.
+ */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -11,9 +15,10 @@ export interface CliResult {
 }
 
 /** Asynchronous, so that servers in the test process keep answering meanwhile. */
-export function wireflame(args: string[], timeoutMs = 120_000): Promise<CliResult> {
+export function wireflame(args: string[], env: NodeJS.ProcessEnv = { WIREFLAME_CLOUD: 'off' }, timeoutMs = 120_000): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const options = { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } };
+    execFile(process.execPath, [CLI, ...args], options, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: unknown }).code as number | null) : 0;
       resolve({ code: typeof code === 'number' ? code : null, stdout, stderr });
     });
@@ -21,5 +26,5 @@ export function wireflame(args: string[], timeoutMs = 120_000): Promise<CliResul
 }
 
 export function spawnWireflame(args: string[]): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WIREFLAME_CLOUD: 'off' } });
 }
