@@ -3,6 +3,7 @@
  * in one line on stderr and a non-zero exit, never a stack trace.
  */
 import { Command, CommanderError } from 'commander';
+import { compare } from './compare.ts';
 import { doctor, formatDoctor } from './doctor.ts';
 import { run } from './run.ts';
 import { UsageError } from './usage-error.ts';
@@ -49,6 +50,25 @@ program
   .option('--json', 'print result.json on stdout')
   .action(async (opts) => {
     process.exitCode = await run(opts);
+  });
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+program
+  .command('compare')
+  .description('per metric, the change from BASE to NEW and whether it exceeds the noise; exit 1 on a regression')
+  .argument('[base]', 'result.json of the base run')
+  .argument('[new]', 'result.json of the new run')
+  .option('--base <file>', 'a base run (repeat for several)', collect, [])
+  .option('--new <file>', 'a new run (repeat for several)', collect, [])
+  .option('--min-change <pct>', 'smallest relative change that counts', '5')
+  .option('--json', 'print the comparison as JSON')
+  .action((base: string | undefined, next: string | undefined, opts: { base: string[]; new: string[]; minChange: string; json?: boolean }) => {
+    process.exitCode = compare({
+      base: [...(base ? [base] : []), ...opts.base],
+      new: [...(next ? [next] : []), ...opts.new],
+      minChange: opts.minChange,
+      json: opts.json,
+    });
   });
 
 try {

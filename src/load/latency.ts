@@ -53,4 +53,15 @@ export class Latency {
   reset(): void {
     this.h.reset();
   }
+
+  /** The whole distribution, compressed (HdrHistogram's own format), for later comparison. */
+  encode(): string {
+    return hdr.encodeIntoCompressedBase64(this.h);
+  }
+
+  static decode(encoded: string): Latency {
+    const latency = new Latency();
+    latency.h.add(hdr.decodeFromCompressedBase64(encoded));
+    return latency;
+  }
 }

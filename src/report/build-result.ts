@@ -50,6 +50,7 @@ export function buildResult(f: RunFacts): RunResult {
     latency_p999_ms: lat.p999_ms,
     latency_max_ms: lat.max_ms,
     latency_mean_ms: lat.mean_ms,
+    latency_histogram: f.load.latency.encode(),
     error_rate_pct: round(errorRatePct),
     requests_total: f.load.requests,
     errors_total: f.load.errors,

@@ -72,6 +72,9 @@ export const ResultSchema = Type.Object(
     latency_p999_ms: Ms,
     latency_max_ms: Ms,
     latency_mean_ms: Ms,
+    latency_histogram: Type.String({
+      description: 'every measured latency in microseconds: a compressed base64 HdrHistogram, for comparisons',
+    }),
     error_rate_pct: Type.Number({ minimum: 0, maximum: 100 }),
     requests_total: Type.Integer({ minimum: 0 }),
     errors_total: Type.Integer({ minimum: 0 }),
