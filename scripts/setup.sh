@@ -11,6 +11,8 @@ APT_PACKAGES=(
   iproute2 util-linux wrk
   # throw-away backends for the scenarios (started on free ports, never as services)
   redis-server postgresql
+  # the Pushgateway the metrics tests push to
+  prometheus-pushgateway
 )
 
 missing=()

@@ -47,6 +47,8 @@ program
   .option('--target-pid <pid>', 'with --target: the process to observe in the kernel')
   .option('--redis-url <url>', 'use this Redis instead of a throw-away one')
   .option('--pg-url <url>', 'use this PostgreSQL instead of a throw-away one')
+  .option('--exporter <name>', 'also export the run: prometheus (with --pushgateway)')
+  .option('--pushgateway <url>', 'the Prometheus Pushgateway to push the run to')
   .option('--json', 'print result.json on stdout')
   .action(async (opts) => {
     process.exitCode = await run(opts);

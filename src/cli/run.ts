@@ -8,6 +8,8 @@ import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { discoverCloud } from '../host/cloud.ts';
+import { assertPushgatewayReady, pushRun } from '../metrics/pushgateway.ts';
+import { runRegistry } from '../metrics/run-metrics.ts';
 import { describeHost } from '../host/host.ts';
 import { kernelOff, observeKernel, type KernelObserver } from '../kernel/observer.ts';
 import { parseDuration, parsePositive } from '../load/duration.ts';
@@ -30,6 +32,8 @@ export interface RunFlags {
   targetPid?: string;
   redisUrl?: string;
   pgUrl?: string;
+  exporter?: string;
+  pushgateway?: string;
   json?: boolean;
 }
 
@@ -47,6 +51,7 @@ interface RunPlan {
   targetPid: number | null;
   redisUrl: string | null;
   pgUrl: string | null;
+  pushgateway: string | null;
 }
 
 function timestamp(d: Date): string {
@@ -78,6 +83,11 @@ export function planRun(flags: RunFlags, now = new Date()): RunPlan {
   const targetPid = flags.targetPid ? parsePositive(flags.targetPid, '--target-pid', { integer: true }) : null;
   if (targetPid !== null && !targetUrl) throw new UsageError('--target-pid goes with --target');
   if (targetUrl && !scenario.needs.target) throw new UsageError(`--target: scenario ${scenario.name} drives no HTTP service`);
+  if (flags.exporter !== undefined && flags.exporter !== 'prometheus') {
+    throw new UsageError(`--exporter: unknown exporter '${flags.exporter}' (known: prometheus)`);
+  }
+  if (flags.exporter && !flags.pushgateway) throw new UsageError('--exporter prometheus needs --pushgateway URL');
+  if (flags.pushgateway && !flags.exporter) throw new UsageError('--pushgateway goes with --exporter prometheus');
   return {
     scenario,
     durationMs,
@@ -89,6 +99,7 @@ export function planRun(flags: RunFlags, now = new Date()): RunPlan {
     targetPid,
     redisUrl: flags.redisUrl ? backendUrl(flags.redisUrl, '--redis-url', ['redis:']) : null,
     pgUrl: flags.pgUrl ? backendUrl(flags.pgUrl, '--pg-url', ['postgres:', 'postgresql:']) : null,
+    pushgateway: flags.pushgateway ? backendUrl(flags.pushgateway, '--pushgateway', ['http:', 'https:']) : null,
   };
 }
 
@@ -148,6 +159,7 @@ export async function run(flags: RunFlags): Promise<number> {
   const plan = planRun(flags);
   ensureWritable(plan.outDir);
   if (plan.targetUrl) await assertReachable(plan.targetUrl);
+  if (plan.pushgateway) await assertPushgatewayReady(plan.pushgateway);
 
   const abort = new AbortController();
   const onSigint = () => {
@@ -209,6 +221,14 @@ export async function run(flags: RunFlags): Promise<number> {
     const file = join(plan.outDir, 'result.json');
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${report(result, file)}\n`);
+    if (plan.pushgateway) {
+      try {
+        await pushRun(plan.pushgateway, runRegistry(result, load.latency), result.scenario);
+      } catch (err) {
+        process.stderr.write(`wireflame: the result is written, but pushing it to ${plan.pushgateway} failed (${(err as Error).message})\n`);
+        return 1;
+      }
+    }
     return result.partial ? 130 : 0;
   } finally {
     process.off('SIGINT', onSigint);

@@ -15,13 +15,20 @@ export interface LatencySummary {
   mean_ms: number;
 }
 
-export class Latency {
-  private readonly h = hdr.build({
+function histogram(): hdr.JsHistogram {
+  const h = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 3_600_000_000,
     numberOfSignificantValueDigits: 3,
     bitBucketSize: 64,
   });
+  // Without WebAssembly the builder makes the JavaScript implementation, whose iterators we use.
+  if (!(h instanceof hdr.JsHistogram)) throw new Error('expected the JavaScript HdrHistogram');
+  return h;
+}
+
+export class Latency {
+  private readonly h = histogram();
 
   /** Records one latency given in nanoseconds. */
   recordNs(ns: number): void {
@@ -54,6 +61,16 @@ export class Latency {
     this.h.reset();
   }
 
+  /** Every distinct recorded value (us) with its count, in order. */
+  forEachRecorded(visit: (valueUs: number, count: number) => void): void {
+    const it = this.h.recordedValuesIterator;
+    it.reset();
+    while (it.hasNext()) {
+      const v = it.next();
+      visit(v.valueIteratedTo, v.countAtValueIteratedTo);
+    }
+  }
+
   /** The whole distribution, compressed (HdrHistogram's own format), for later comparison. */
   encode(): string {
     return hdr.encodeIntoCompressedBase64(this.h);
@@ -61,7 +78,7 @@ export class Latency {
 
   static decode(encoded: string): Latency {
     const latency = new Latency();
-    latency.h.add(hdr.decodeFromCompressedBase64(encoded));
+    latency.h.add(hdr.decodeFromCompressedBase64(encoded) as hdr.JsHistogram);
     return latency;
   }
 }
