@@ -456,22 +456,24 @@ static __always_inline struct sock_state *observed_state(struct wf_config *cfg, 
 
 /* ---- send path ---- */
 
-/* The next sequence number the call's bytes get; false for non-TCP sockets. */
-static __always_inline bool tcp_write_seq(struct sock *sk, bool btf, __u32 *seq)
-{
-	if (btf) {
-		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-
-		if (!tp)
-			return false;
-		*seq = tp->write_seq;
-		return true;
-	}
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return false;
-	*seq = BPF_CORE_READ((struct tcp_sock *)sk, write_seq);
-	return true;
-}
+/* A sequence field of the TCP socket (write_seq: where the next sent byte
+ * goes; copied_seq: how far reads have got); false for non-TCP sockets. A
+ * macro because the field is a name. */
+#define tcp_seq_field(sk, btf, field, out)                                      \
+	({                                                                      \
+		bool ok_ = false;                                               \
+		if (btf) {                                                      \
+			struct tcp_sock *tp_ = bpf_skc_to_tcp_sock(sk);         \
+			if (tp_) {                                              \
+				*(out) = tp_->field;                            \
+				ok_ = true;                                     \
+			}                                                       \
+		} else if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP) {     \
+			*(out) = BPF_CORE_READ((struct tcp_sock *)(sk), field); \
+			ok_ = true;                                             \
+		}                                                               \
+		ok_;                                                            \
+	})
 
 /* The call's last byte reached IP output at ts_hi. */
 static __noinline void tx_call_complete(struct wf_config *cfg, struct sock *sk,
@@ -507,7 +509,7 @@ static __always_inline void tx_call_begin(struct sock *sk, __u32 left, bool btf)
 		return;
 	struct sock_state *st = observed_state(cfg, sk, btf, WF_HOOK_TCP_SENDMSG, &created);
 
-	if (!st || !tcp_write_seq(sk, btf, &seq))
+	if (!st || !tcp_seq_field(sk, btf, write_seq, &seq))
 		return;
 
 	struct tx_call *prev = &st->calls[(st->next + TX_CALLS - 1) & (TX_CALLS - 1)];
@@ -737,23 +739,6 @@ static __always_inline void dev_xmit(struct sk_buff *skb)
 
 /* ---- receive path ---- */
 
-/* How far reads have got, as a TCP sequence number; false for non-TCP sockets. */
-static __always_inline bool tcp_copied_seq(struct sock *sk, bool btf, __u32 *seq)
-{
-	if (btf) {
-		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-
-		if (!tp)
-			return false;
-		*seq = tp->copied_seq;
-		return true;
-	}
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return false;
-	*seq = BPF_CORE_READ((struct tcp_sock *)sk, copied_seq);
-	return true;
-}
-
 static __always_inline void rx_ready(struct sock *sk)
 {
 	struct wf_config *cfg = wf_cfg();
@@ -810,7 +795,7 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 
 	__u32 copied;
 
-	if (!st || !tcp_copied_seq(sk, btf, &copied))
+	if (!st || !tcp_seq_field(sk, btf, copied_seq, &copied))
 		return;
 	struct rx_mark ready = st->rx_ready;
 

@@ -37,11 +37,11 @@ test('kprobes are the second choice', () => {
   assert.ok(stateInHash(chooseHooks(noFentry)), 'with a kprobe, all hooks share the hash');
 });
 
-test('a candidate that failed to load is skipped on the retry', () => {
-  const skip = new Set([candidateKey('tcp_sendmsg', { mode: 'fentry' })]);
-  const send = chooseHooks(everything, skip).find((c) => c.name === 'tcp_sendmsg')!;
+test('a candidate that failed to load is skipped on the retry, with the reason', () => {
+  const failed = new Map([[candidateKey('tcp_sendmsg', { mode: 'fentry' }), 'failed to load (EPERM)']]);
+  const send = chooseHooks(everything, failed).find((c) => c.name === 'tcp_sendmsg')!;
   assert.equal(send.mode, 'kprobe');
-  assert.match(send.notes[0]!, /failed to load/);
+  assert.deepEqual(send.notes, ['fentry tcp_sendmsg: failed to load (EPERM)']);
 });
 
 test('a hook with no usable candidate is unavailable and loads no program', () => {

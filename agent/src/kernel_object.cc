@@ -101,7 +101,14 @@ Napi::Value KernelObject::Attach(const Napi::CallbackInfo& info) {
     struct bpf_link* link = bpf_program__attach(prog);
     if (!link) {
       int err = errno;
-      ThrowErrno(info.Env(), std::string("attach ") + bpf_program__name(prog), err);
+      try {
+        ThrowErrno(info.Env(), std::string("attach ") + bpf_program__name(prog), err);
+      } catch (Napi::Error& e) {
+        // Which program failed, so that the loader can drop its attach mode and retry.
+        e.Set("program", Napi::String::New(info.Env(), bpf_program__name(prog)));
+        e.Set("log", Napi::String::New(info.Env(), TakeLibbpfLog()));
+        throw;
+      }
     }
     links_.push_back(link);
     out.Set(i++, bpf_program__name(prog));

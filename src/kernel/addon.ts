@@ -53,6 +53,8 @@ export interface NativeError extends Error {
   errno?: number;
   /** libbpf's own messages, the verifier log among them. */
   log?: string;
+  /** The program that failed to attach. */
+  program?: string;
 }
 
 export interface Native {

@@ -117,9 +117,10 @@ export interface HookChoice {
 
 /**
  * One choice per hook: the first candidate whose requirements all hold and
- * that is not in `skip` (candidates that already failed to load).
+ * that is not in `failed` (candidates that already failed to load or attach,
+ * with the reason).
  */
-export function chooseHooks(probe: Prober, skip: ReadonlySet<string> = new Set()): HookChoice[] {
+export function chooseHooks(probe: Prober, failed: ReadonlyMap<string, string> = new Map()): HookChoice[] {
   const memo = new Map<string, true | string>();
   const check = (kind: 'fentry' | 'kprobe' | 'tp_btf', name: string) => {
     const key = `${kind}:${name}`;
@@ -129,8 +130,9 @@ export function chooseHooks(probe: Prober, skip: ReadonlySet<string> = new Set()
   return HOOKS.map((hook) => {
     const notes: string[] = [];
     for (const c of hook.candidates) {
-      if (skip.has(candidateKey(hook.name, c))) {
-        notes.push(`${c.mode} ${c.target}: failed to load`);
+      const failure = failed.get(candidateKey(hook.name, c));
+      if (failure !== undefined) {
+        notes.push(`${c.mode} ${c.target}: ${failure}`);
         continue;
       }
       const failures = c.requires

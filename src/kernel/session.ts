@@ -9,6 +9,7 @@ import {
   OBJECT_PATH,
   loadNative,
   type Native,
+  type NativeError,
   type NativeKernelObject,
   type NativeRingReader,
   type ProgramStats,
@@ -55,6 +56,8 @@ export interface KernelOptions {
   /** Queued event bytes that wake the reader early; it also drains on a timer. */
   wakeupBytes?: number;
   objectPath?: string;
+  /** What the kernel offers; default: trial loads through the addon. Tests override it. */
+  prober?: Prober;
 }
 
 /** Kernel data cannot be had; `message` is one line saying why. */
@@ -134,11 +137,12 @@ export class KernelSession {
     } catch (err) {
       throw new KernelUnavailableError(`kernel stages off: ${oneLine(err)}`);
     }
-    const prober = nativeProber(native);
-    const skip = new Set<string>();
-    // A mode the probe allowed can still fail in the verifier: drop it and retry.
+    const prober = options.prober ?? nativeProber(native);
+    const failed = new Map<string, string>();
+    // A mode the probe allowed can still fail in the verifier or at attach:
+    // drop that hook's mode and retry with the next one.
     for (;;) {
-      const hooks = chooseHooks(prober, skip);
+      const hooks = chooseHooks(prober, failed);
       if (hooks.every((h) => h.mode === 'unavailable')) {
         throw new KernelUnavailableError(`kernel stages off: no usable hook (${hooks.flatMap((h) => h.notes).join('; ')})`);
       }
@@ -149,9 +153,11 @@ export class KernelSession {
         object.load();
       } catch (err) {
         object.close();
-        const best = hooks.find((h) => h.mode === 'fentry' || h.mode === 'kprobe');
-        if (!best) throw new KernelUnavailableError(`kernel stages off: ${oneLine(err)}`);
-        skip.add(candidateKey(best.name, best));
+        // libbpf names the program the verifier refused; without a name, drop the best mode first.
+        const refused = /prog '(\w+)': (?:BPF program load failed|failed to load)/.exec((err as NativeError).log ?? '')?.[1];
+        const hook = hooks.find((h) => h.mode !== 'tp_btf' && h.mode !== 'unavailable' && (!refused || h.programs.includes(refused)));
+        if (!hook) throw new KernelUnavailableError(`kernel stages off: ${oneLine(err)}`);
+        failed.set(candidateKey(hook.name, hook), `failed to load (${oneLine(err)})`);
         continue;
       }
       let attached: string[];
@@ -159,7 +165,11 @@ export class KernelSession {
         attached = object.attach();
       } catch (err) {
         object.close();
-        throw new KernelUnavailableError(`kernel stages off: ${oneLine(err)}`);
+        const program = (err as NativeError).program;
+        const hook = hooks.find((h) => program !== undefined && h.programs.includes(program) && h.mode !== 'tp_btf');
+        if (!hook) throw new KernelUnavailableError(`kernel stages off: ${oneLine(err)}`);
+        failed.set(candidateKey(hook.name, hook), `failed to attach (${oneLine(err)})`);
+        continue;
       }
       const session = new KernelSession(native, object, hooks, attached);
       session.configure(options, hooks);
