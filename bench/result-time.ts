@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadResult } from '../src/load/generator.ts';
+import { kernelOff } from '../src/kernel/observer.ts';
 import { Latency } from '../src/load/latency.ts';
 import { runRegistry } from '../src/metrics/run-metrics.ts';
 import { buildResult } from '../src/report/build-result.ts';
@@ -44,7 +45,7 @@ const result = buildResult({
   pacing: { mode: 'open', rate: n / 60, connections: 64 },
   warmupMs: 5000,
   load,
-  kernel: { available: false, reason: 'bench', hooks: {}, stages: {}, events: 0, event_drops: 0, map_full: 0 },
+  kernel: kernelOff('bench').finish(),
   host: { cpu_model: 'bench', cores: 2, memory_bytes: 1, kernel: 'bench', os: 'bench', nics: [] },
   cloud: { provider: 'none' },
 });

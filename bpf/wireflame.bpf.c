@@ -59,13 +59,19 @@ struct rx_mark {
 	__u32 reserved;
 };
 
+/* Who spoke first on the socket: the client of a request/response protocol
+ * (HTTP, Redis, PostgreSQL) sends first, the server reads first. */
+#define ROLE_CLIENT 1
+#define ROLE_SERVER 2
+
 struct sock_state {
 	__u64 cookie;
+	__u64 asked_ts; /* client socket: when the unanswered request was sent; 0 = none */
 	struct rx_mark rx_ready; /* the oldest unread bytes */
 	__u32 tgid;        /* the observed task that uses the socket */
 	__u32 filter_gen;  /* wf_config.generation when tgid passed the filter */
 	__u32 next;        /* ring position of the next call record */
-	__u32 reserved;
+	__u32 role;        /* ROLE_*, 0 until known */
 	struct tx_call calls[TX_CALLS];
 };
 
@@ -160,6 +166,14 @@ struct {
 	__type(key, __u64);
 	__type(value, struct sock_state);
 } wf_socks SEC(".maps");
+
+/* Answer waits of client sockets, per peer: how long the backends took. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct wf_peer_key);
+	__type(value, struct wf_stage_agg);
+} wf_peer_stats SEC(".maps");
 
 /* Data that became readable on a new connection before any observed task
  * touched it (the first request arrives before accept). */
@@ -456,10 +470,10 @@ static __always_inline struct sock_state *observed_state(struct wf_config *cfg, 
 
 /* ---- send path ---- */
 
-/* A sequence field of the TCP socket (write_seq: where the next sent byte
- * goes; copied_seq: how far reads have got); false for non-TCP sockets. A
- * macro because the field is a name. */
-#define tcp_seq_field(sk, btf, field, out)                                      \
+/* A field of the TCP socket (write_seq: where the next sent byte goes;
+ * copied_seq: how far reads have got; bytes_sent, bytes_received); false for
+ * non-TCP sockets. A macro because the field is a name. */
+#define tcp_field(sk, btf, field, out)                                      \
 	({                                                                      \
 		bool ok_ = false;                                               \
 		if (btf) {                                                      \
@@ -509,8 +523,14 @@ static __always_inline void tx_call_begin(struct sock *sk, __u32 left, bool btf)
 		return;
 	struct sock_state *st = observed_state(cfg, sk, btf, WF_HOOK_TCP_SENDMSG, &created);
 
-	if (!st || !tcp_seq_field(sk, btf, write_seq, &seq))
+	if (!st || !tcp_field(sk, btf, write_seq, &seq))
 		return;
+	__u64 received = 0;
+
+	/* Nothing received before its first send: this end opened the exchange.
+	 * A socket first seen mid-conversation gets no role, and no peer waits. */
+	if (created && tcp_field(sk, btf, bytes_received, &received) && received == 0)
+		st->role = ROLE_CLIENT;
 
 	struct tx_call *prev = &st->calls[(st->next + TX_CALLS - 1) & (TX_CALLS - 1)];
 
@@ -536,6 +556,8 @@ static __always_inline void tx_call_begin(struct sock *sk, __u32 left, bool btf)
 			k->overflow++;
 	}
 	c->ts = bpf_ktime_get_ns();
+	if (st->role == ROLE_CLIENT && !st->asked_ts)
+		st->asked_ts = c->ts;
 	c->ts_hi = 0;
 	c->start = seq;
 	c->end = seq + left;
@@ -739,6 +761,41 @@ static __always_inline void dev_xmit(struct sk_buff *skb)
 
 /* ---- receive path ---- */
 
+/* The first bytes of the peer's answer arrived on a client socket: the wait
+ * since the request was sent is the backend's time (and the network's). */
+static __noinline void peer_answered(struct wf_config *cfg, struct sock *sk, struct sock_state *st)
+{
+	struct wf_peer_key peer = {};
+	struct stage_rec r = {};
+
+	r.end_ts = st->rx_ready.ts;
+	r.duration = r.end_ts - st->asked_ts;
+	st->asked_ts = 0;
+	r.cookie = st->cookie;
+	r.tgid = st->tgid;
+	r.stage = WF_STAGE_PEER_WAIT;
+	r.hook = WF_HOOK_RX_READY;
+	r.has_owner = copy_owner(cfg, st->cookie, &r.owner);
+
+	peer.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	peer.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (peer.family == AF_INET)
+		BPF_CORE_READ_INTO((__u32 *)peer.addr, sk, __sk_common.skc_daddr);
+	else
+		BPF_CORE_READ_INTO((struct in6_addr *)peer.addr, sk, __sk_common.skc_v6_daddr);
+	struct wf_stage_agg *a = bpf_map_lookup_elem(&wf_peer_stats, &peer);
+
+	if (!a) {
+		bpf_map_update_elem(&wf_peer_stats, &peer, &zero_agg, BPF_NOEXIST);
+		a = bpf_map_lookup_elem(&wf_peer_stats, &peer);
+	}
+	if (a)
+		agg_add(a, r.duration, 0);
+	else
+		count_map_full(WF_HOOK_RX_READY);
+	record_stage(cfg, &r, sk);
+}
+
 static __always_inline void rx_ready(struct sock *sk)
 {
 	struct wf_config *cfg = wf_cfg();
@@ -755,6 +812,8 @@ static __always_inline void rx_ready(struct sock *sk)
 			st->rx_ready.copied_seq = tp->copied_seq;
 			count_hit(WF_HOOK_RX_READY);
 		}
+		if (st->asked_ts)
+			peer_answered(cfg, sk, st);
 		return;
 	}
 	/* The first bytes of a new connection arrive before any observed task
@@ -795,8 +854,12 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 
 	__u32 copied;
 
-	if (!st || !tcp_seq_field(sk, btf, copied_seq, &copied))
+	if (!st || !tcp_field(sk, btf, copied_seq, &copied))
 		return;
+	__u64 sent = 0;
+
+	if (created && tcp_field(sk, btf, bytes_sent, &sent) && sent == 0)
+		st->role = ROLE_SERVER;
 	struct rx_mark ready = st->rx_ready;
 
 	if (!ready.ts) {

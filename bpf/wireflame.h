@@ -13,7 +13,8 @@
 #define WF_STAGE_TX_FIRST 1  /* sendmsg call -> its first byte reaches IP output */
 #define WF_STAGE_TX_SEND 2   /* sendmsg call -> its last byte reaches IP output */
 #define WF_STAGE_DEV_QUEUE 3 /* net_dev_queue -> net_dev_start_xmit, per skb */
-#define WF_STAGES 4
+#define WF_STAGE_PEER_WAIT 4 /* a client socket's send -> the peer's answer arrives */
+#define WF_STAGES 5
 
 /* log2(ns) buckets: slot i holds durations in [2^(i-1), 2^i) ns, slot 0 holds 0. */
 #define WF_HIST_SLOTS 64
@@ -68,6 +69,14 @@ struct wf_span_stats {
 struct wf_hist {
 	__u64 slot[WF_STAGES][WF_HIST_SLOTS];
 	__u64 sum_ns[WF_STAGES];
+};
+
+/* Key of the per-peer answer waits: the remote end of client sockets. */
+struct wf_peer_key {
+	__u8 addr[16]; /* IPv4 in the first 4 bytes when family is AF_INET */
+	__u16 port;    /* host byte order */
+	__u16 family;
+	__u32 reserved;
 };
 
 struct wf_counters {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kernelOff } from '../src/kernel/observer.ts';
 import { Latency } from '../src/load/latency.ts';
 import { buildResult } from '../src/report/build-result.ts';
 import { compareRuns } from '../src/report/compare.ts';
@@ -41,7 +42,7 @@ function result(seed: number, meanMs: number, n = 20_000, errors = 0): RunResult
       unanswered: 0,
       generator: { cpuPct: 20, sendLagP99Ms: 0.1, saturated: false },
     },
-    kernel: { available: false, reason: 'test', hooks: {}, stages: {}, events: 0, event_drops: 0, map_full: 0 },
+    kernel: kernelOff('test').finish(),
     host: { cpu_model: 'test', cores: 2, memory_bytes: 1, kernel: 'test', os: 'test', nics: [] },
     cloud: { provider: 'none' },
   });

@@ -35,8 +35,8 @@ test('summary: count, total from the exact sum, mean, p50, p99, max', () => {
 test('the delta of two cumulative readings is what happened between them', () => {
   const before = { slots: slots({ 3: 5 }), sumNs: 40n };
   const after = { slots: slots({ 3: 7, 4: 1 }), sumNs: 70n };
-  const all = { rx_queue: after, tx_first: after, tx_send: after, dev_queue: after };
-  const base = { rx_queue: before, tx_first: before, tx_send: before, dev_queue: before };
+  const all = { rx_queue: after, tx_first: after, tx_send: after, dev_queue: after, peer_wait: after };
+  const base = { rx_queue: before, tx_first: before, tx_send: before, dev_queue: before, peer_wait: before };
   const d = histogramDelta(all, base).rx_queue;
   assert.equal(d.slots[3], 2n);
   assert.equal(d.slots[4], 1n);

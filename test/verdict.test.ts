@@ -12,13 +12,14 @@ const stage = (total_ms: number, count = 1000, p99_us = 50): StageSummary => ({
   p99_us,
   max_us: p99_us * 2,
 });
-const quiet = { rx_queue: stage(1), tx_first: stage(0.5), tx_send: stage(0.5), dev_queue: stage(0) };
+const quiet = { rx_queue: stage(1), tx_first: stage(0.5), tx_send: stage(0.5), dev_queue: stage(0), peer_wait: stage(0, 0) };
 const base: VerdictInput = {
   latency: { count: 10000, p50_ms: 1, p95_ms: 1.5, p99_ms: 2, p999_ms: 3, max_ms: 5, mean_ms: 1.1 },
   requests: 10000,
   errorRatePct: 0,
   generator: { saturated: false, cpuPct: 30, sendLagP99Ms: 0.2 },
   kernel: quiet,
+  peers: [],
 };
 
 test('a clean run is called clean, with no invented cause', () => {
@@ -44,6 +45,22 @@ test('receive-queue wait that explains most request time is the top cause', () =
   assert.equal(v.causes[0]?.share_pct, 80);
   assert.equal(v.causes.length, 1, 'the send path at 3 % is below the bar');
   assert.match(v.summary, /event-loop blocking .* 80\.0 %/);
+});
+
+test('a backend that holds every request is named, with its share', () => {
+  // 10000 requests x 60 ms = 600 s; 500 s of it waiting for PostgreSQL, 20 s for Redis
+  const v = judge({
+    ...base,
+    latency: { ...base.latency, p50_ms: 55, p99_ms: 80, mean_ms: 60 },
+    peers: [
+      { address: '127.0.0.1', port: 5432, service: 'postgresql', count: 10000, total_ms: 500_000, mean_ms: 50, max_ms: 70 },
+      { address: '127.0.0.1', port: 6379, service: 'redis', count: 20000, total_ms: 20_000, mean_ms: 1, max_ms: 3 },
+    ],
+  });
+  assert.equal(v.status, 'slow');
+  assert.equal(v.causes[0]?.cause, 'backend postgresql at 127.0.0.1:5432');
+  assert.equal(v.causes[0]?.share_pct, 83.3);
+  assert.equal(v.causes.length, 1, 'Redis at 3 % is not named');
 });
 
 test('a saturated generator comes first and makes the run inconclusive', () => {

@@ -145,6 +145,9 @@ function report(result: RunResult, file: string): string {
     for (const [stage, s] of Object.entries(result.kernel.stages)) {
       lines.push(`kernel ${stage.padEnd(9)} ${String(s.count).padStart(8)} waits  total ${s.total_ms} ms  p99 <= ${s.p99_us} us`);
     }
+    for (const p of result.kernel.peers) {
+      lines.push(`backend ${p.service ?? 'peer'} ${p.address}:${p.port}  ${p.count} answers  total ${p.total_ms} ms  mean ${p.mean_ms} ms`);
+    }
   } else {
     lines.push(result.kernel.reason ?? 'kernel stages off');
   }
@@ -175,7 +178,7 @@ export async function run(flags: RunFlags): Promise<number> {
   const cloudInfo = discoverCloud();
   try {
     system = await startSystem({ needs: plan.scenario.needs, ...plan });
-    kernel = system.unobservable ? kernelOff(system.unobservable) : observeKernel(system.observed());
+    kernel = system.unobservable ? kernelOff(system.unobservable) : observeKernel(system.observed(), system.services);
     if (kernel.unavailable && !flags.json) process.stderr.write(`wireflame: ${kernel.unavailable}\n`);
 
     const session = await plan.scenario.open({ ...system.context, connections: plan.connections });

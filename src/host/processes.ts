@@ -11,8 +11,8 @@ function parentOf(pid: number): number | null {
   }
 }
 
-/** `pid` and every process below it, now. */
-export function processTree(pid: number): number[] {
+/** `pid` and every process below it, now, not descending into `prune` (Wireflame itself, say). */
+export function processTree(pid: number, prune: ReadonlySet<number> = new Set()): number[] {
   const children = new Map<number, number[]>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -26,7 +26,7 @@ export function processTree(pid: number): number[] {
   const out: number[] = [];
   const walk = (p: number) => {
     out.push(p);
-    for (const c of children.get(p) ?? []) walk(c);
+    for (const c of children.get(p) ?? []) if (!prune.has(c)) walk(c);
   };
   walk(pid);
   return out;

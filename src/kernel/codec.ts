@@ -12,6 +12,7 @@ import {
   INLINE_PIDS,
   OWNER,
   OWNER_KEY,
+  PEER_KEY,
   STAGE_AGG,
   STAGES,
   type Stage,
@@ -96,6 +97,21 @@ export function decodeOwner(buf: Buffer): Owner {
     traceId: buf.subarray(OWNER.fields.trace_id.offset, OWNER.fields.trace_id.offset + 16).toString('hex'),
     spanId: buf.subarray(OWNER.fields.span_id.offset, OWNER.fields.span_id.offset + 8).toString('hex'),
     server: (buf.readUInt32LE(OWNER.fields.flags.offset) & 1) === 1,
+  };
+}
+
+export interface PeerStats {
+  address: string;
+  port: number;
+  agg: StageAgg;
+}
+
+export function decodePeerKey(buf: Buffer): { address: string; port: number } {
+  const f = PEER_KEY.fields;
+  const family = buf.readUInt16LE(f.family.offset);
+  return {
+    address: address(buf.subarray(f.addr.offset, f.addr.offset + 16), family),
+    port: buf.readUInt16LE(f.port.offset),
   };
 }
 

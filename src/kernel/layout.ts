@@ -4,7 +4,7 @@
  * the compiled object, and every constant against the header.
  */
 
-export const STAGES = ['rx_queue', 'tx_first', 'tx_send', 'dev_queue'] as const;
+export const STAGES = ['rx_queue', 'tx_first', 'tx_send', 'dev_queue', 'peer_wait'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Same order as the WF_HOOK_* ids. */
@@ -77,6 +77,12 @@ export const HIST = {
   },
 } as const satisfies StructLayout;
 
+export const PEER_KEY = {
+  name: 'wf_peer_key',
+  size: 24,
+  fields: { addr: bytes(0, 16), port: u16(16), family: u16(18), reserved: u32(20) },
+} as const satisfies StructLayout;
+
 export const COUNTERS = {
   name: 'wf_counters',
   size: 40,
@@ -122,4 +128,4 @@ export const EVENT = {
   },
 } as const satisfies StructLayout;
 
-export const LAYOUTS: readonly StructLayout[] = [OWNER, OWNER_KEY, STAGE_AGG, SPAN_STATS, HIST, COUNTERS, CONFIG, EVENT];
+export const LAYOUTS: readonly StructLayout[] = [OWNER, OWNER_KEY, STAGE_AGG, SPAN_STATS, HIST, PEER_KEY, COUNTERS, CONFIG, EVENT];

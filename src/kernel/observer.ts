@@ -3,7 +3,8 @@
  * summarize what its sockets went through. Without kernel access the run
  * goes on and the result says why the stages are missing.
  */
-import type { KernelResult } from '../report/result-schema.ts';
+import type { KernelResult, PeerResult } from '../report/result-schema.ts';
+import type { PeerStats } from './codec.ts';
 import { HOOK_COUNTERS } from './layout.ts';
 import { KernelSession, KernelUnavailableError } from './session.ts';
 import { histogramDelta, summarizeStages } from './stage-summary.ts';
@@ -21,11 +22,39 @@ export interface KernelObserver {
 
 /** No kernel data for this run, and why. */
 export function kernelOff(reason: string): KernelObserver {
-  const off: KernelResult = { available: false, reason, hooks: {}, stages: {}, events: 0, event_drops: 0, map_full: 0 };
+  const off: KernelResult = { available: false, reason, hooks: {}, stages: {}, peers: [], events: 0, event_drops: 0, map_full: 0 };
   return { unavailable: reason, add: () => {}, mark: () => {}, finish: () => off };
 }
 
-export function observeKernel(pids: number[]): KernelObserver {
+const peerId = (p: { address: string; port: number }) => `${p.address}:${p.port}`;
+
+/** Answer waits per peer between two readings, busiest first, named where `services` knows them. */
+export function peerDelta(after: PeerStats[], before: PeerStats[], services: Map<string, string>): PeerResult[] {
+  const base = new Map(before.map((p) => [peerId(p), p.agg]));
+  const round = (v: number) => Math.round(v * 1000) / 1000;
+  return after
+    .map((p) => {
+      const b = base.get(peerId(p));
+      const count = Number(p.agg.count - (b?.count ?? 0n));
+      const totalMs = Number(p.agg.sumNs - (b?.sumNs ?? 0n)) / 1e6;
+      const service = services.get(peerId(p));
+      return {
+        address: p.address,
+        port: p.port,
+        ...(service ? { service } : {}),
+        count,
+        total_ms: round(totalMs),
+        mean_ms: count ? round(totalMs / count) : 0,
+        // The kernel keeps the maximum since load, not per window.
+        max_ms: round(Number(p.agg.maxNs) / 1e6),
+      };
+    })
+    .filter((p) => p.count > 0)
+    .sort((a, b) => b.total_ms - a.total_ms);
+}
+
+/** `services` names peers by "address:port" (the backends a run started or was given). */
+export function observeKernel(pids: number[], services: Map<string, string> = new Map()): KernelObserver {
   let session: KernelSession;
   try {
     session = KernelSession.open({ filter: { kind: 'pids', pids } });
@@ -33,6 +62,7 @@ export function observeKernel(pids: number[]): KernelObserver {
     return kernelOff(err instanceof KernelUnavailableError ? err.message : `kernel stages off: ${String(err)}`);
   }
   let before = session.histograms();
+  let peersBefore = session.peerStats();
   let result: KernelResult | undefined;
   return {
     unavailable: null,
@@ -40,7 +70,9 @@ export function observeKernel(pids: number[]): KernelObserver {
       if (!result) for (const pid of more) session.addPid(pid);
     },
     mark() {
-      if (!result) before = session.histograms();
+      if (result) return;
+      before = session.histograms();
+      peersBefore = session.peerStats();
     },
     finish() {
       if (result) return result;
@@ -52,6 +84,7 @@ export function observeKernel(pids: number[]): KernelObserver {
         available: true,
         hooks: Object.fromEntries(session.hooks.map((h) => [h.name, { mode: h.mode, target: h.target }])),
         stages,
+        peers: peerDelta(session.peerStats(), peersBefore, services),
         events: total('events'),
         event_drops: total('eventDrops'),
         map_full: total('mapFull'),

@@ -17,6 +17,7 @@ import {
 import {
   decodeEvents,
   decodeOwner,
+  decodePeerKey,
   decodeSpanStats,
   decodeStageAgg,
   encodeConfig,
@@ -31,6 +32,7 @@ import {
   type KernelConfig,
   type KernelEvent,
   type Owner,
+  type PeerStats,
   type StageAgg,
   type StageHistogram,
 } from './codec.ts';
@@ -44,7 +46,7 @@ import {
   type HookChoice,
   type Prober,
 } from './hooks.ts';
-import { COUNTERS, EVENT, FILTER, HIST, HOOK_COUNTERS, OWNER, SPAN_STATS, STAGE_AGG, type HookCounter, type Stage } from './layout.ts';
+import { COUNTERS, EVENT, FILTER, HIST, HOOK_COUNTERS, OWNER, PEER_KEY, SPAN_STATS, STAGE_AGG, type HookCounter, type Stage } from './layout.ts';
 
 export type Filter = { kind: 'all' } | { kind: 'pids'; pids: number[] } | { kind: 'cgroups'; paths: string[] };
 
@@ -75,6 +77,7 @@ export const MAPS = {
   hist: 'wf_hist',
   counters: 'wf_counters',
   events: 'wf_events',
+  peers: 'wf_peer_stats',
 } as const;
 
 function nativeProber(native: Native): Prober {
@@ -250,6 +253,14 @@ export class KernelSession {
   takeRxPending(cookie: bigint): StageAgg | null {
     const buf = this.native.mapLookupAndDelete(this.fds.rxPending, encodeU64(cookie), STAGE_AGG.size);
     return buf ? decodeStageAgg(buf) : null;
+  }
+
+  /** How long each peer of the observed client sockets took to answer, since load. */
+  peerStats(): PeerStats[] {
+    return this.native.mapKeys(this.fds.peers, PEER_KEY.size).flatMap((key) => {
+      const value = this.native.mapLookup(this.fds.peers, key, STAGE_AGG.size);
+      return value ? [{ ...decodePeerKey(key), agg: decodeStageAgg(value) }] : [];
+    });
   }
 
   /** log2 histograms per stage over 100 % of observed traffic since load. */

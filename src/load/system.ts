@@ -28,6 +28,8 @@ export interface RunningSystem {
   observed(): number[];
   /** Why nothing can be observed, when that is so. */
   unobservable: string | null;
+  /** The backends by "address:port", to name the peers the kernel sees. */
+  services: Map<string, string>;
   stop(): Promise<void>;
 }
 
@@ -56,6 +58,17 @@ async function assertPostgres(url: string): Promise<void> {
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+function serviceNames(urls: Record<string, string | undefined>): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const [service, url] of Object.entries(urls)) {
+    if (!url) continue;
+    const u = new URL(url);
+    const port = u.port || (service === 'redis' ? '6379' : '5432');
+    names.set(`${u.hostname === 'localhost' ? '127.0.0.1' : u.hostname}:${port}`, service);
+  }
+  return names;
 }
 
 export async function startSystem(plan: SystemPlan): Promise<RunningSystem> {
@@ -94,8 +107,10 @@ export async function startSystem(plan: SystemPlan): Promise<RunningSystem> {
     return {
       context: { targetUrl: plan.targetUrl ?? target?.url, redisUrl, pgUrl },
       embeddedTarget: target !== null,
-      observed: () => roots.flatMap((pid) => processTree(pid)),
+      // A target started Wireflame (a test, a script): its tree holds us, and what we started.
+      observed: () => roots.flatMap((pid) => processTree(pid, new Set([process.pid]))),
       unobservable,
+      services: serviceNames({ redis: redisUrl, postgresql: pgUrl }),
       stop,
     };
   } catch (err) {

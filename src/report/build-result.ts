@@ -69,6 +69,7 @@ export function buildResult(f: RunFacts): RunResult {
       errorRatePct,
       generator: f.load.generator,
       kernel: kernelStages,
+      peers: f.kernel.peers,
     }),
   };
   assertValidResult(result);

@@ -17,12 +17,25 @@ const StageSummary = Type.Object({
   max_us: Type.Number({ minimum: 0 }),
 });
 
+const Peer = Type.Object({
+  address: Type.String(),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  /** What the run knows it to be (redis, postgresql), when it does. */
+  service: Type.Optional(Type.String()),
+  count: Type.Integer({ minimum: 0 }),
+  total_ms: Ms,
+  mean_ms: Ms,
+  max_ms: Ms,
+});
+
 const Kernel = Type.Object({
   available: Type.Boolean(),
   /** Why kernel data is missing, when it is. */
   reason: Type.Optional(Type.String()),
   hooks: Type.Record(Type.String(), Type.Object({ mode: Type.String(), target: Type.String() })),
   stages: Type.Record(Type.String(), StageSummary),
+  /** How long the observed processes waited for each backend to answer (client sockets). */
+  peers: Type.Array(Peer),
   events: Type.Integer({ minimum: 0 }),
   event_drops: Type.Integer({ minimum: 0 }),
   map_full: Type.Integer({ minimum: 0 }),
@@ -102,4 +115,5 @@ export type RunResult = Static<typeof ResultSchema>;
 export type KernelResult = Static<typeof Kernel>;
 export type VerdictResult = Static<typeof Verdict>;
 export type HostResult = Static<typeof Host>;
+export type PeerResult = Static<typeof Peer>;
 export type CloudResult = RunResult['cloud'];

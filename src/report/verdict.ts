@@ -7,7 +7,7 @@
 import type { LatencySummary } from '../load/latency.ts';
 import type { StageSummary } from '../kernel/stage-summary.ts';
 import type { Stage } from '../kernel/layout.ts';
-import type { VerdictResult } from './result-schema.ts';
+import type { PeerResult, VerdictResult } from './result-schema.ts';
 
 export interface VerdictInput {
   latency: LatencySummary;
@@ -16,6 +16,8 @@ export interface VerdictInput {
   generator: { saturated: boolean; cpuPct: number; sendLagP99Ms: number };
   /** Kernel stage summaries for the target's sockets, or null when kernel data is off. */
   kernel: Record<Stage, StageSummary> | null;
+  /** How long the observed processes waited for each backend to answer. */
+  peers: PeerResult[];
 }
 
 /** A run is slow when one measured cause explains at least this share of request time... */
@@ -67,6 +69,18 @@ export function judge(input: VerdictInput): VerdictResult {
       cause,
       share_pct: Math.round(share * 10) / 10,
       evidence: `${what}: ${fmt(s.total_ms)} ms in total over ${s.count} waits, p99 at most ${fmt(s.p99_us / 1000)} ms`,
+    });
+  }
+  for (const peer of input.peers) {
+    if (requestTimeMs <= 0) break;
+    const share = Math.min(100, (peer.total_ms / requestTimeMs) * 100);
+    if (share < MIN_SHARE_PCT) continue;
+    causes.push({
+      cause: `backend ${peer.service ?? 'peer'} at ${peer.address}:${peer.port}`,
+      share_pct: Math.round(share * 10) / 10,
+      evidence:
+        `the service waited ${fmt(peer.total_ms)} ms in total for its answers over ${peer.count} requests ` +
+        `(${fmt(peer.mean_ms)} ms each on average, from the request leaving to the answer arriving)`,
     });
   }
   const generatorFirst = causes.filter((c) => c.cause === 'the load generator itself');
