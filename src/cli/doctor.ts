@@ -6,7 +6,7 @@ import { loadNative } from '../kernel/addon.ts';
 import { environmentProblem, readEnvironment, type Environment } from '../kernel/environment.ts';
 import { HOOK_NAMES, chooseHooks, type HookChoice, type HookName } from '../kernel/hooks.ts';
 import { hooksThatFire } from '../kernel/live-check.ts';
-import { KernelSession, KernelUnavailableError } from '../kernel/session.ts';
+import { KernelSession, KernelUnavailableError, nativeProber } from '../kernel/session.ts';
 
 export interface HookReport {
   mode: HookChoice['mode'];
@@ -41,11 +41,7 @@ function unloadedHooks(choices: HookChoice[] | null, problem: string): Record<Ho
 function probeOnly(): { choices: HookChoice[] | null; libbpf: string | null } {
   try {
     const native = loadNative();
-    const choices = chooseHooks((kind, name) => {
-      const r = kind === 'fentry' ? native.fentryCanAttach(name) : kind === 'kprobe' ? native.kprobeAvailable(name) : native.tpBtfExists(name);
-      return r === true ? true : `errno ${r}`;
-    });
-    return { choices, libbpf: native.libbpfVersion() };
+    return { choices: chooseHooks(nativeProber(native)), libbpf: native.libbpfVersion() };
   } catch {
     return { choices: null, libbpf: null };
   }

@@ -80,7 +80,8 @@ export const MAPS = {
   peers: 'wf_peer_stats',
 } as const;
 
-function nativeProber(native: Native): Prober {
+/** Trial loads through the addon; a refusal is reported by its errno name. */
+export function nativeProber(native: Native): Prober {
   return (kind, name) => {
     const result =
       kind === 'fentry' ? native.fentryCanAttach(name) : kind === 'kprobe' ? native.kprobeAvailable(name) : native.tpBtfExists(name);
@@ -114,19 +115,21 @@ export class KernelSession {
   private ring: NativeRingReader | undefined;
   private flushWaiters: (() => void)[] = [];
   private closed = false;
-  private config!: KernelConfig;
+  private config: KernelConfig;
   private readonly onExit = () => this.close();
 
-  private constructor(native: Native, object: NativeKernelObject, hooks: HookChoice[], attached: string[]) {
+  private constructor(native: Native, object: NativeKernelObject, hooks: HookChoice[], options: KernelOptions) {
     this.native = native;
     this.object = object;
     this.hooks = hooks;
-    this.attached = attached;
     this.fds = Object.fromEntries(Object.entries(MAPS).map(([k, name]) => [k, object.mapFd(name)])) as Record<
       keyof typeof MAPS,
       number
     >;
     this.cpus = native.possibleCpus();
+    // Configured before anything attaches: an empty config means "observe everything".
+    this.config = this.configure(options, hooks);
+    this.attached = object.attach();
     process.once('exit', this.onExit);
   }
 
@@ -163,24 +166,19 @@ export class KernelSession {
         failed.set(candidateKey(hook.name, hook), `failed to load (${oneLine(err)})`);
         continue;
       }
-      let attached: string[];
       try {
-        attached = object.attach();
+        return new KernelSession(native, object, hooks, options);
       } catch (err) {
         object.close();
         const program = (err as NativeError).program;
         const hook = hooks.find((h) => program !== undefined && h.programs.includes(program) && h.mode !== 'tp_btf');
         if (!hook) throw new KernelUnavailableError(`kernel stages off: ${oneLine(err)}`);
         failed.set(candidateKey(hook.name, hook), `failed to attach (${oneLine(err)})`);
-        continue;
       }
-      const session = new KernelSession(native, object, hooks, attached);
-      session.configure(options, hooks);
-      return session;
     }
   }
 
-  private configure(options: KernelOptions, hooks: readonly HookChoice[]): void {
+  private configure(options: KernelOptions, hooks: readonly HookChoice[]): KernelConfig {
     const filter = options.filter ?? { kind: 'pids', pids: [process.pid] };
     const pids = filter.kind === 'pids' ? [...new Set(filter.pids)] : [];
     for (const pid of pids) this.native.mapUpdate(this.fds.pids, encodeU32(pid), Buffer.from([1]));
@@ -188,7 +186,7 @@ export class KernelSession {
       // A cgroup v2 directory's inode number is its cgroup id.
       this.native.mapUpdate(this.fds.cgroups, encodeU64(BigInt(statSync(path).ino)), Buffer.from([1]));
     }
-    this.config = {
+    const config: KernelConfig = {
       filter: FILTER[filter.kind === 'pids' ? 'pid' : filter.kind === 'cgroups' ? 'cgroup' : 'all'],
       eventSample: options.eventSample ?? 0,
       wakeupBytes: options.wakeupBytes ?? 256 * 1024,
@@ -198,11 +196,12 @@ export class KernelSession {
       ownersUsed: false,
       pids,
     };
-    this.writeConfig();
+    this.writeConfig(config);
+    return config;
   }
 
-  private writeConfig(): void {
-    this.native.mapUpdate(this.fds.config, encodeU32(0), encodeConfig(this.config));
+  private writeConfig(config: KernelConfig = this.config): void {
+    this.native.mapUpdate(this.fds.config, encodeU32(0), encodeConfig(config));
   }
 
   /** Observe another process (with the pid filter). */
