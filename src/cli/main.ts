@@ -3,6 +3,8 @@
  * in one line on stderr and a non-zero exit, never a stack trace.
  */
 import { Command, CommanderError } from 'commander';
+import { DEFAULT_PIN_DIR } from '../kernel/pinned.ts';
+import { agent, type AgentFlags } from './agent.ts';
 import { compare } from './compare.ts';
 import { doctor, formatDoctor } from './doctor.ts';
 import { run } from './run.ts';
@@ -55,6 +57,17 @@ program
   });
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+program
+  .command('agent')
+  .description('load the programs once for this machine and pin their maps for services to use (until SIGTERM)')
+  .option('--pin-dir <dir>', 'where in bpffs the maps are pinned', DEFAULT_PIN_DIR)
+  .option('--pid <pid>', 'observe this process (repeatable)', collect, [])
+  .option('--cgroup <path>', 'observe the processes of this cgroup v2 (repeatable)', collect, [])
+  .option('--all', 'observe every process')
+  .action(async (opts: AgentFlags) => {
+    process.exitCode = await agent(opts);
+  });
+
 program
   .command('compare')
   .description('per metric, the change from BASE to NEW and whether it exceeds the noise; exit 1 on a regression')

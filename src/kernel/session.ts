@@ -3,7 +3,6 @@
  * rest of Wireflame uses. Opening chooses attach points by trial, loads,
  * attaches and configures; closing (or the process exiting) detaches.
  */
-import type { Socket } from 'node:net';
 import { statSync } from 'node:fs';
 import {
   OBJECT_PATH,
@@ -16,13 +15,9 @@ import {
 } from './addon.ts';
 import {
   decodeEvents,
-  decodeOwner,
   decodePeerKey,
-  decodeSpanStats,
   decodeStageAgg,
   encodeConfig,
-  encodeOwner,
-  encodeOwnerKey,
   encodeU32,
   encodeU64,
   perCpuSlices,
@@ -31,12 +26,11 @@ import {
   type Counters,
   type KernelConfig,
   type KernelEvent,
-  type Owner,
   type PeerStats,
-  type StageAgg,
   type StageHistogram,
 } from './codec.ts';
 import { environmentProblem, readEnvironment } from './environment.ts';
+import { SHARED_MAPS, SharedMaps } from './shared-maps.ts';
 import {
   candidateKey,
   chooseHooks,
@@ -46,7 +40,7 @@ import {
   type HookChoice,
   type Prober,
 } from './hooks.ts';
-import { COUNTERS, EVENT, FILTER, HIST, HOOK_COUNTERS, OWNER, PEER_KEY, SPAN_STATS, STAGE_AGG, type HookCounter, type Stage } from './layout.ts';
+import { COUNTERS, EVENT, FILTER, HIST, HOOK_COUNTERS, PEER_KEY, STAGE_AGG, type HookCounter, type Stage } from './layout.ts';
 
 export type Filter = { kind: 'all' } | { kind: 'pids'; pids: number[] } | { kind: 'cgroups'; paths: string[] };
 
@@ -60,6 +54,8 @@ export interface KernelOptions {
   objectPath?: string;
   /** What the kernel offers; default: trial loads through the addon. Tests override it. */
   prober?: Prober;
+  /** Other processes write socket owners (an agent serving pinned maps): look them up from the start. */
+  sharedOwners?: boolean;
 }
 
 /** Kernel data cannot be had; `message` is one line saying why. */
@@ -68,10 +64,8 @@ export class KernelUnavailableError extends Error {
 }
 
 export const MAPS = {
+  ...SHARED_MAPS,
   config: 'wf_config_map',
-  owners: 'wf_owners',
-  spanStats: 'wf_span_stats',
-  rxPending: 'wf_rx_pending',
   pids: 'wf_target_pids',
   cgroups: 'wf_target_cgroups',
   hist: 'wf_hist',
@@ -98,17 +92,9 @@ function oneLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? 'unknown error';
 }
 
-/** The kernel fd of a connected net.Socket (Linux keeps it on the handle). */
-export function socketFd(socket: Socket): number {
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (typeof fd !== 'number' || fd < 0) throw new TypeError('socket has no file descriptor (not connected, or not a TCP socket)');
-  return fd;
-}
-
-export class KernelSession {
+export class KernelSession extends SharedMaps {
   readonly hooks: readonly HookChoice[];
   readonly attached: readonly string[];
-  private readonly native: Native;
   private readonly object: NativeKernelObject;
   private readonly fds: Record<keyof typeof MAPS, number>;
   private readonly cpus: number;
@@ -119,13 +105,14 @@ export class KernelSession {
   private readonly onExit = () => this.close();
 
   private constructor(native: Native, object: NativeKernelObject, hooks: HookChoice[], options: KernelOptions) {
-    this.native = native;
-    this.object = object;
-    this.hooks = hooks;
-    this.fds = Object.fromEntries(Object.entries(MAPS).map(([k, name]) => [k, object.mapFd(name)])) as Record<
+    const fds = Object.fromEntries(Object.entries(MAPS).map(([k, name]) => [k, object.mapFd(name)])) as Record<
       keyof typeof MAPS,
       number
     >;
+    super(native, fds);
+    this.fds = fds;
+    this.object = object;
+    this.hooks = hooks;
     this.cpus = native.possibleCpus();
     // Configured before anything attaches: an empty config means "observe everything".
     this.config = this.configure(options, hooks);
@@ -193,7 +180,7 @@ export class KernelSession {
       txMatchAtDevQueue: matchAtDevQueue(hooks),
       generation: 0,
       stateInHash: stateInHash(hooks),
-      ownersUsed: false,
+      ownersUsed: options.sharedOwners ?? false,
       pids,
     };
     this.writeConfig(config);
@@ -220,38 +207,10 @@ export class KernelSession {
     this.writeConfig();
   }
 
-  socketCookie(socket: Socket): bigint {
-    return this.native.socketCookie(socketFd(socket));
-  }
-
-  /** The span that owns the socket from now on. One syscall; call it only when the owner changes. */
-  setOwner(cookie: bigint, owner: Owner): void {
-    this.native.mapUpdate(this.fds.owners, encodeU64(cookie), encodeOwner(owner));
-    if (!this.config.ownersUsed) {
-      this.config = { ...this.config, ownersUsed: true };
-      this.writeConfig();
-    }
-  }
-
-  owner(cookie: bigint): Owner | null {
-    const buf = this.native.mapLookup(this.fds.owners, encodeU64(cookie), OWNER.size);
-    return buf ? decodeOwner(buf) : null;
-  }
-
-  clearOwner(cookie: bigint): void {
-    this.native.mapDelete(this.fds.owners, encodeU64(cookie));
-  }
-
-  /** The span's stage aggregates, removed from the kernel; null when it had no kernel time. */
-  takeSpanStats(owner: Pick<Owner, 'traceId' | 'spanId'>): Record<Stage, StageAgg> | null {
-    const buf = this.native.mapLookupAndDelete(this.fds.spanStats, encodeOwnerKey(owner), SPAN_STATS.size);
-    return buf ? decodeSpanStats(buf) : null;
-  }
-
-  /** Receive-queue waits of a server socket since the last claim. */
-  takeRxPending(cookie: bigint): StageAgg | null {
-    const buf = this.native.mapLookupAndDelete(this.fds.rxPending, encodeU64(cookie), STAGE_AGG.size);
-    return buf ? decodeStageAgg(buf) : null;
+  protected override ownerWritten(): void {
+    if (this.config.ownersUsed) return;
+    this.config = { ...this.config, ownersUsed: true };
+    this.writeConfig();
   }
 
   /** How long each peer of the observed client sockets took to answer, since load. */
