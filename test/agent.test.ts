@@ -3,20 +3,17 @@
 // kernel time back. When the agent stops, its pins and programs are gone.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { PinnedMaps } from '../src/kernel/pinned.ts';
 import { KernelUnavailableError } from '../src/kernel/session.ts';
 import { spawnWireflame } from './helpers/cli.ts';
 import { closeSocket, connect, echoServer, roundTrip } from './helpers/tcp.ts';
+import { programsLeft } from './helpers/bpf.ts';
 
 const pinDir = `/sys/fs/bpf/wireflame-test-${process.pid}`;
 
-function wireflamePrograms(): string[] {
-  const progs = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { name: string }[];
-  return progs.map((p) => p.name).filter((n) => n.startsWith('wf_'));
-}
 
 let agent: ChildProcess | undefined;
 after(() => agent?.kill('SIGKILL'));
@@ -50,8 +47,7 @@ test('a service tags its socket through the agent\'s pinned maps and reads its k
   const [code] = await once(agent, 'exit');
   assert.equal(code, 0);
   assert.ok(!existsSync(pinDir), 'pins removed');
-  for (let i = 0; i < 100 && wireflamePrograms().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(wireflamePrograms(), []);
+  assert.deepEqual(await programsLeft(), []);
 });
 
 test('without an agent, opening its maps says so in one line', () => {

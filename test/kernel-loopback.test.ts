@@ -3,12 +3,13 @@
 // and clean detach. Runs as root.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type net from 'node:net';
 import { KernelSession } from '../src/kernel/session.ts';
 import type { KernelEvent } from '../src/kernel/codec.ts';
 import { closeSocket, connect, echoServer, roundTrip } from './helpers/tcp.ts';
+import { programsLeft, wireflamePrograms } from './helpers/bpf.ts';
 
 let session: KernelSession;
 let events: KernelEvent[] = [];
@@ -173,16 +174,7 @@ test('processes outside the filter are not recorded until added', async () => {
   await drain();
 });
 
-function wireflamePrograms(): string[] {
-  const progs = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { name: string }[];
-  return progs.map((p) => p.name).filter((n) => n.startsWith('wf_'));
-}
 
-/** The kernel frees a detached program after an RCU grace period, not at once. */
-async function programsLeft(): Promise<string[]> {
-  for (let i = 0; i < 100 && wireflamePrograms().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
-  return wireflamePrograms();
-}
 
 test('no program stays attached after the process exits, even when killed', async () => {
   session.close();

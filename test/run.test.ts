@@ -11,6 +11,7 @@ import Fastify from 'fastify';
 import { assertValidResult } from '../src/report/build-result.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { spawnWireflame, wireflame } from './helpers/cli.ts';
+import { programsLeft, wireflamePrograms } from './helpers/bpf.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'wireflame-run-'));
 
@@ -109,10 +110,6 @@ function targetProcesses(): string[] {
   }
 }
 
-function wireflamePrograms(): string[] {
-  const progs = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show'], { encoding: 'utf8' })) as { name: string }[];
-  return progs.map((p) => p.name).filter((n) => n.startsWith('wf_'));
-}
 
 test('Ctrl-C: the partial result is written, probes detach, the embedded target stops', async () => {
   const out = tmp();
@@ -130,7 +127,6 @@ test('Ctrl-C: the partial result is written, probes detach, the embedded target 
   assert.ok(result.duration_sec > 1 && result.duration_sec < 10, `measured ${result.duration_sec} s`);
   assert.ok(result.requests_total > 100);
   assert.match(stdout, /partial: interrupted/);
-  for (let i = 0; i < 100 && wireflamePrograms().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(wireflamePrograms(), []);
+  assert.deepEqual(await programsLeft(), []);
   assert.deepEqual(targetProcesses(), []);
 });
