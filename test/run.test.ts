@@ -2,7 +2,7 @@
 // real HTTP, the kernel probes, result.json against its schema.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { assertValidResult } from '../src/report/build-result.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
-import { spawnWireflame, wireflame } from './helpers/cli.ts';
+import { CLI, spawnWireflame, wireflame } from './helpers/cli.ts';
 import { programsLeft, wireflamePrograms } from './helpers/bpf.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'wireflame-run-'));
@@ -129,4 +129,27 @@ test('Ctrl-C: the partial result is written, probes detach, the embedded target 
   assert.match(stdout, /partial: interrupted/);
   assert.deepEqual(await programsLeft(), []);
   assert.deepEqual(targetProcesses(), []);
+});
+
+test('without kernel access the run goes on, and the result says why the stages are missing', async () => {
+  const out = tmp();
+  // Root with every capability dropped: the files stay reachable, bpf() does not.
+  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(
+      'setpriv',
+      ['--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all', process.execPath, CLI, 'run', '--duration', '1s', '--warmup', '0', '--rate', '100', '--json', '--out', out],
+      { env: { ...process.env, WIREFLAME_CLOUD: 'off' } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout) as RunResult;
+  assert.equal(result.kernel.available, false);
+  assert.equal(result.kernel.reason, 'kernel stages off: missing CAP_BPF and CAP_PERFMON (run as root or grant them)');
+  assert.ok(result.requests_total >= 95, `the load ran: ${result.requests_total} requests`);
+  assert.ok(result.verdict.missing.includes('kernel stages'));
 });
