@@ -7,6 +7,7 @@ import { DEFAULT_PIN_DIR } from '../kernel/pinned.ts';
 import { agent, type AgentFlags } from './agent.ts';
 import { compare } from './compare.ts';
 import { doctor, formatDoctor } from './doctor.ts';
+import { DEFAULT_RATE } from './run-plan.ts';
 import { run } from './run.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -42,7 +43,7 @@ program
   .option('--scenario <name>', 'http-json-api, redis-read-heavy, pg-write-heavy or api-mixed', 'http-json-api')
   .option('--duration <time>', 'measured time, e.g. 30s, 5m', '30s')
   .option('--warmup <time>', 'unmeasured time before it, or 0', '5s')
-  .option('--rate <n>', `requests per second, open loop (default ${1000} when --connections is not given)`)
+  .option('--rate <n>', `requests per second, open loop (default ${DEFAULT_RATE} when --connections is not given)`)
   .option('--connections <n>', 'closed loop with this many connections; with --rate, the open loop\'s pool size')
   .option('--out <dir>', 'where result.json goes (default runs/<time>-<scenario>/)')
   .option('--target <url>', 'drive this service instead of the embedded one')
