@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -118,7 +119,36 @@ static Napi::Value EnableStats(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), fd);
 }
 
+// bpf_map_create: for maps that live outside an object (benchmarks, scratch).
+static Napi::Value MapCreate(const Napi::CallbackInfo& info) {
+  auto u32 = [&](size_t i) { return info[i].As<Napi::Number>().Uint32Value(); };
+  LIBBPF_OPTS(bpf_map_create_opts, opts);
+  opts.map_flags = u32(4);
+  int fd = bpf_map_create(static_cast<enum bpf_map_type>(u32(0)), "wf_scratch", u32(1), u32(2), u32(3), &opts);
+  if (fd < 0) ThrowErrno(info.Env(), "map create", errno);
+  return Napi::Number::New(info.Env(), fd);
+}
+
+// A BPF_F_MMAPABLE array map as an ArrayBuffer: user space and the programs
+// then share its memory, and reads and writes cost no syscall.
+static Napi::Value MapMmap(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  size_t size = info[1].As<Napi::Number>().Uint32Value();
+  void* mem = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (mem == MAP_FAILED) ThrowErrno(info.Env(), "mmap map", errno);
+  auto* length = new size_t(size);
+  return Napi::ArrayBuffer::New(
+      info.Env(), mem, size,
+      [](Napi::Env, void* data, size_t* len) {
+        munmap(data, *len);
+        delete len;
+      },
+      length);
+}
+
 void InitMaps(Napi::Env env, Napi::Object exports) {
+  exports.Set("mapCreate", Napi::Function::New(env, MapCreate));
+  exports.Set("mapMmap", Napi::Function::New(env, MapMmap));
   exports.Set("mapInfo", Napi::Function::New(env, MapInfo));
   exports.Set("mapLookup", Napi::Function::New(env, MapLookup));
   exports.Set("mapLookupAndDelete", Napi::Function::New(env, MapLookupAndDelete));

@@ -75,6 +75,10 @@ export interface Native {
   possibleCpus(): number;
   socketCookie(fd: number): bigint;
   enableStats(): number;
+  /** bpf_map_create(type, keySize, valueSize, maxEntries, flags): a map outside any object. */
+  mapCreate(type: number, keySize: number, valueSize: number, maxEntries: number, flags: number): number;
+  /** A BPF_F_MMAPABLE array map's memory, shared with the programs (unmapped when collected). */
+  mapMmap(fd: number, size: number): ArrayBuffer;
   KernelObject: new (path: string) => NativeKernelObject;
   RingReader: new (
     mapFd: number,
