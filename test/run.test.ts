@@ -153,3 +153,24 @@ test('without kernel access the run goes on, and the result says why the stages 
   assert.ok(result.requests_total >= 95, `the load ran: ${result.requests_total} requests`);
   assert.ok(result.verdict.missing.includes('kernel stages'));
 });
+
+test('a progress line on a terminal, none otherwise', async () => {
+  const out = tmp();
+  // util-linux `script` gives the run a pseudo-terminal; the command is fixed, not built from input.
+  const tty = await new Promise<string>((resolve) => {
+    const child = spawn(
+      'script',
+      ['-qfec', `${process.execPath} ${CLI} run --duration 2500ms --warmup 0 --rate 50 --out ${out}`, '/dev/null'],
+      { env: { ...process.env, WIREFLAME_CLOUD: 'off' } },
+    );
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.on('exit', () => resolve(text));
+  });
+  assert.match(tty, /\r\x1b\[2Kmeasure +\ds\/2s +\d+ req\/s +p99 [\d.]+ ms +errors 0 +in flight \d+/);
+  assert.match(tty, /verdict: /);
+
+  const piped = await wireflame(['run', '--duration', '1s', '--warmup', '0', '--rate', '50', '--out', tmp()]);
+  assert.equal(piped.code, 0);
+  assert.doesNotMatch(piped.stderr + piped.stdout, /req\/s +p99/, 'quiet when not on a terminal');
+});
