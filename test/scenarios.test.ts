@@ -44,18 +44,18 @@ for (const scenario of ['redis-read-heavy', 'pg-write-heavy', 'api-mixed']) {
 
 test('a backend that dies mid-run: errors are counted and the run finishes', async () => {
   const redis = await startRedis();
-  // Kill it once the run has served 200 commands beyond its 10k-key preload.
+  // Kill it halfway: once the run has served about 300 of its 600 commands beyond the 10k-key preload.
   const watcher = new Redis(redis.url);
   const killer = setInterval(async () => {
     const stats = await watcher.info('stats').catch(() => '');
     const processed = Number(/total_commands_processed:(\d+)/.exec(stats)?.[1] ?? 0);
-    if (processed > 10_200) {
+    if (processed > 10_300) {
       clearInterval(killer);
       watcher.disconnect();
       await redis.stop();
     }
   }, 50);
-  const r = await wireflame(['run', '--scenario', 'redis-read-heavy', '--redis-url', redis.url, '--duration', '2s', '--warmup', '0', '--rate', '200', '--json', '--out', tmp()]);
+  const r = await wireflame(['run', '--scenario', 'redis-read-heavy', '--redis-url', redis.url, '--duration', '3s', '--warmup', '0', '--rate', '200', '--json', '--out', tmp()]);
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout) as RunResult;
   assert.ok(result.errors_total > 50, `errors ${result.errors_total}`);
