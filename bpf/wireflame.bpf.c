@@ -489,23 +489,31 @@ static __always_inline struct sock_state *observed_state(struct wf_config *cfg, 
 		ok_;                                                            \
 	})
 
+/* A send-path stage of one call, from its start to `end_ts`, covering its
+ * bytes up to `seq_end`. */
+static __always_inline void call_rec(struct stage_rec *r, struct sock_state *st, struct tx_call *c,
+				     __u32 stage, __u64 end_ts, __u32 seq_end)
+{
+	r->duration = end_ts - c->ts;
+	r->end_ts = end_ts;
+	r->cookie = st->cookie;
+	r->tgid = st->tgid;
+	r->seq = c->start;
+	r->seq_end = seq_end;
+	r->bytes = seq_end - c->start;
+	r->stage = stage;
+	r->hook = WF_HOOK_IP_OUT;
+	r->has_owner = c->has_owner;
+	__builtin_memcpy(&r->owner, &c->owner, sizeof(r->owner));
+}
+
 /* The call's last byte reached IP output at ts_hi. */
 static __noinline void tx_call_complete(struct wf_config *cfg, struct sock *sk,
 					struct sock_state *st, struct tx_call *c)
 {
 	struct stage_rec r = {};
 
-	r.duration = c->ts_hi - c->ts;
-	r.end_ts = c->ts_hi;
-	r.cookie = st->cookie;
-	r.tgid = st->tgid;
-	r.bytes = c->end - c->start;
-	r.seq = c->start;
-	r.seq_end = c->end;
-	r.stage = WF_STAGE_TX_SEND;
-	r.hook = WF_HOOK_IP_OUT;
-	r.has_owner = c->has_owner;
-	__builtin_memcpy(&r.owner, &c->owner, sizeof(r.owner));
+	call_rec(&r, st, c, WF_STAGE_TX_SEND, c->ts_hi, c->end);
 	c->ts = 0;
 	record_stage(cfg, &r, sk);
 }
@@ -602,17 +610,7 @@ static __noinline void tx_first_byte(struct wf_config *cfg, struct sock *sk,
 {
 	struct stage_rec r = {};
 
-	r.duration = now - c->ts;
-	r.end_ts = now;
-	r.cookie = st->cookie;
-	r.tgid = st->tgid;
-	r.seq = c->start;
-	r.seq_end = c->sent_hi;
-	r.bytes = c->sent_hi - c->start;
-	r.stage = WF_STAGE_TX_FIRST;
-	r.hook = WF_HOOK_IP_OUT;
-	r.has_owner = c->has_owner;
-	__builtin_memcpy(&r.owner, &c->owner, sizeof(r.owner));
+	call_rec(&r, st, c, WF_STAGE_TX_FIRST, now, c->sent_hi);
 	record_stage(cfg, &r, sk);
 }
 
