@@ -8,6 +8,7 @@ import type { PeerStats } from './codec.ts';
 import { HOOK_COUNTERS } from './layout.ts';
 import { KernelSession, KernelUnavailableError } from './session.ts';
 import { histogramDelta, summarizeStages } from './stage-summary.ts';
+import { round } from '../util/round.ts';
 
 export interface KernelObserver {
   /** One line saying why kernel data is off, or null when it is on. */
@@ -31,7 +32,6 @@ const peerId = (p: { address: string; port: number }) => `${p.address}:${p.port}
 /** Answer waits per peer between two readings, busiest first, named where `services` knows them. */
 export function peerDelta(after: PeerStats[], before: PeerStats[], services: Map<string, string>): PeerResult[] {
   const base = new Map(before.map((p) => [peerId(p), p.agg]));
-  const round = (v: number) => Math.round(v * 1000) / 1000;
   return after
     .map((p) => {
       const b = base.get(peerId(p));

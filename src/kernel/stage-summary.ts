@@ -5,6 +5,7 @@
  */
 import type { StageHistogram } from './codec.ts';
 import { STAGES, type Stage } from './layout.ts';
+import { round } from '../util/round.ts';
 
 export interface StageSummary {
   count: number;
@@ -33,7 +34,6 @@ export function percentileNs(slots: readonly bigint[], p: number): number {
   return slotUpperNs(slots.length - 1);
 }
 
-const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits;
 
 export function summarizeStage(h: StageHistogram): StageSummary {
   const count = Number(h.slots.reduce((a, b) => a + b, 0n));

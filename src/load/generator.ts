@@ -6,6 +6,7 @@
  * sending its next request when the previous one answered.
  */
 import { Latency } from './latency.ts';
+import { round } from '../util/round.ts';
 
 export type Pacing = { kind: 'rate'; perSecond: number } | { kind: 'connections'; count: number };
 
@@ -220,7 +221,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     interrupted: stopped,
     unanswered,
     generator: {
-      cpuPct: Math.round(cpuPct * 10) / 10,
+      cpuPct: round(cpuPct, 1),
       sendLagP99Ms,
       saturated: cpuPct >= SATURATED_CPU_PCT || sendLagP99Ms >= SATURATED_LAG_MS,
     },

@@ -6,6 +6,7 @@ import type { Stage } from '../kernel/layout.ts';
 import type { StageSummary } from '../kernel/stage-summary.ts';
 import { ResultSchema, type CloudResult, type HostResult, type KernelResult, type RunResult } from './result-schema.ts';
 import { judge } from './verdict.ts';
+import { round } from '../util/round.ts';
 
 // TypeBox checks no format it was not taught; JSON Schema readers know date-time.
 if (!FormatRegistry.Has('date-time')) {
@@ -26,7 +27,6 @@ export interface RunFacts {
   cloud: CloudResult;
 }
 
-const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits;
 
 export function buildResult(f: RunFacts): RunResult {
   const lat = f.load.latency.summary();

@@ -12,6 +12,7 @@
  */
 import { Latency } from '../load/latency.ts';
 import type { RunResult } from './result-schema.ts';
+import { round } from '../util/round.ts';
 
 const Z99 = 2.576;
 
@@ -100,12 +101,11 @@ export function compareRuns(base: RunResult[], next: RunResult[], minChangePct =
       const worse = spec.better === 'higher' ? n < b : n > b;
       finding = worse ? 'regression' : 'improvement';
     }
-    const round = (v: number) => Math.round(v * 1000) / 1000;
     return {
       metric: spec.name,
       base: round(b),
       new: round(n),
-      delta_pct: deltaPct === null ? null : Math.round(deltaPct * 10) / 10,
+      delta_pct: deltaPct === null ? null : round(deltaPct, 1),
       finding,
       test,
     };

@@ -8,6 +8,7 @@ import type { LatencySummary } from '../load/latency.ts';
 import type { StageSummary } from '../kernel/stage-summary.ts';
 import type { Stage } from '../kernel/layout.ts';
 import type { PeerResult, VerdictResult } from './result-schema.ts';
+import { round } from '../util/round.ts';
 
 export interface VerdictInput {
   latency: LatencySummary;
@@ -54,7 +55,7 @@ export function judge(input: VerdictInput): VerdictResult {
     const p99 = input.latency.p99_ms || 1;
     causes.push({
       cause: 'the load generator itself',
-      share_pct: Math.min(100, Math.round((input.generator.sendLagP99Ms / p99) * 1000) / 10),
+      share_pct: Math.min(100, round((input.generator.sendLagP99Ms / p99) * 100, 1)),
       evidence:
         `the generator used ${fmt(input.generator.cpuPct)} % of a core and sent requests up to ` +
         `${fmt(input.generator.sendLagP99Ms)} ms late (p99): lower --rate or run it on another machine`,
@@ -67,7 +68,7 @@ export function judge(input: VerdictInput): VerdictResult {
     if (share < MIN_SHARE_PCT) continue;
     causes.push({
       cause,
-      share_pct: Math.round(share * 10) / 10,
+      share_pct: round(share, 1),
       evidence: `${what}: ${fmt(s.total_ms)} ms in total over ${s.count} waits, p99 at most ${fmt(s.p99_us / 1000)} ms`,
     });
   }
@@ -77,7 +78,7 @@ export function judge(input: VerdictInput): VerdictResult {
     if (share < MIN_SHARE_PCT) continue;
     causes.push({
       cause: `backend ${peer.service ?? 'peer'} at ${peer.address}:${peer.port}`,
-      share_pct: Math.round(share * 10) / 10,
+      share_pct: round(share, 1),
       evidence:
         `the service waited ${fmt(peer.total_ms)} ms in total for its answers over ${peer.count} requests ` +
         `(${fmt(peer.mean_ms)} ms each on average, from the request leaving to the answer arriving)`,
