@@ -306,13 +306,21 @@ struct stage_rec {
 	__u32 hook;
 };
 
-static __always_inline void agg_add(struct wf_stage_agg *a, __u64 duration, __u32 bytes)
+/* end_ts 0 means the stage took no time and the clock was not read: it
+ * counts, but does not move the stage's bounds. */
+static __always_inline void agg_add(struct wf_stage_agg *a, __u64 duration, __u64 end_ts, __u32 bytes)
 {
 	__sync_fetch_and_add(&a->sum_ns, duration);
 	__sync_fetch_and_add(&a->count, 1);
 	__sync_fetch_and_add(&a->bytes, bytes);
 	if (duration > a->max_ns)
 		a->max_ns = duration;
+	if (!end_ts)
+		return;
+	if (!a->first_ns || end_ts - duration < a->first_ns)
+		a->first_ns = end_ts - duration;
+	if (end_ts > a->last_ns)
+		a->last_ns = end_ts;
 }
 
 static __noinline void fill_event(struct wf_event *e, struct stage_rec *r, struct sock *sk)
@@ -389,7 +397,7 @@ static __noinline void record_stage(struct wf_config *cfg, struct stage_rec *r, 
 				count_map_full(r->hook);
 		}
 		if (s)
-			agg_add(&s->stage[stage], r->duration, r->bytes);
+			agg_add(&s->stage[stage], r->duration, r->end_ts, r->bytes);
 	}
 
 	if (cfg->event_sample && bpf_get_prandom_u32() % cfg->event_sample == 0)
@@ -788,7 +796,7 @@ static __noinline void peer_answered(struct wf_config *cfg, struct sock *sk, str
 		a = bpf_map_lookup_elem(&wf_peer_stats, &peer);
 	}
 	if (a)
-		agg_add(a, r.duration, 0);
+		agg_add(a, r.duration, r.end_ts, 0);
 	else
 		count_map_full(WF_HOOK_RX_READY);
 	record_stage(cfg, &r, sk);
@@ -826,7 +834,7 @@ static __always_inline void rx_ready(struct sock *sk)
 	bpf_map_update_elem(&wf_rx_unclaimed, &key, &mark, BPF_NOEXIST);
 }
 
-static __always_inline void rx_pending_add(__u64 cookie, __u64 wait, __u32 bytes)
+static __always_inline void rx_pending_add(__u64 cookie, __u64 wait, __u64 end_ts, __u32 bytes)
 {
 	struct wf_stage_agg *p = bpf_map_lookup_elem(&wf_rx_pending, &cookie);
 
@@ -835,7 +843,7 @@ static __always_inline void rx_pending_add(__u64 cookie, __u64 wait, __u32 bytes
 		p = bpf_map_lookup_elem(&wf_rx_pending, &cookie);
 	}
 	if (p)
-		agg_add(p, wait, bytes);
+		agg_add(p, wait, end_ts, bytes);
 	else
 		count_map_full(WF_HOOK_RX_READ);
 }
@@ -889,9 +897,11 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 	struct wf_owner *o = owner_of(cfg, st->cookie);
 
 	/* A server's bytes belong to the request they start, which has no
-	 * owner entry yet: park them for user space to claim. */
-	if (o && (o->flags & WF_OWNER_SERVER)) {
-		rx_pending_add(st->cookie, r.duration, ret);
+	 * owner entry yet: park them for user space to claim. A socket with
+	 * no owner at all may be a server's new connection: park those too
+	 * once user space writes owners (the map is an LRU). */
+	if (cfg->owners_used && (!o || (o->flags & WF_OWNER_SERVER))) {
+		rx_pending_add(st->cookie, r.duration, r.end_ts, ret);
 	} else if (o) {
 		__builtin_memcpy(&r.owner, o, sizeof(r.owner));
 		r.has_owner = 1;

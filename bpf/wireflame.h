@@ -59,6 +59,8 @@ struct wf_stage_agg {
 	__u64 max_ns;
 	__u64 count;
 	__u64 bytes;
+	__u64 first_ns; /* CLOCK_MONOTONIC start of the earliest occurrence; 0 if none timed */
+	__u64 last_ns;  /* CLOCK_MONOTONIC end of the latest occurrence */
 };
 
 /* Value of the per-span aggregate map: one entry per stage. */

@@ -34,6 +34,9 @@ export interface StageAgg {
   maxNs: bigint;
   count: bigint;
   bytes: bigint;
+  /** CLOCK_MONOTONIC ns: start of the earliest occurrence, end of the latest; 0n when none was timed. */
+  firstNs: bigint;
+  lastNs: bigint;
 }
 
 export interface KernelEvent {
@@ -157,6 +160,8 @@ export function decodeStageAgg(buf: Buffer, offset = 0): StageAgg {
     maxNs: buf.readBigUInt64LE(offset + f.max_ns.offset),
     count: buf.readBigUInt64LE(offset + f.count.offset),
     bytes: buf.readBigUInt64LE(offset + f.bytes.offset),
+    firstNs: buf.readBigUInt64LE(offset + f.first_ns.offset),
+    lastNs: buf.readBigUInt64LE(offset + f.last_ns.offset),
   };
 }
 

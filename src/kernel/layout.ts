@@ -58,8 +58,8 @@ export const OWNER_KEY = {
 
 export const STAGE_AGG = {
   name: 'wf_stage_agg',
-  size: 32,
-  fields: { sum_ns: u64(0), max_ns: u64(8), count: u64(16), bytes: u64(24) },
+  size: 48,
+  fields: { sum_ns: u64(0), max_ns: u64(8), count: u64(16), bytes: u64(24), first_ns: u64(32), last_ns: u64(40) },
 } as const satisfies StructLayout;
 
 export const SPAN_STATS = {
