@@ -1,0 +1,53 @@
+/**
+ * The tracing settings a service gets from its environment, validated once:
+ * a bad value stops the service at start with one line, never later.
+ */
+import { DEFAULT_PIN_DIR } from '../kernel/pinned.ts';
+
+export type KernelMode = 'auto' | 'agent' | 'self' | 'off';
+
+export interface TracingConfig {
+  /** auto: an agent's pinned maps, else load the programs when privileged, else off. */
+  kernel: KernelMode;
+  pinDir: string;
+  /** Where spans go; undefined: not exported (kernel attribution still runs). */
+  otlpEndpoint: string | undefined;
+  /** Whether the OTEL_EXPORTER_OTLP_* variables configure the exporter. */
+  otlpFromEnv: boolean;
+  serviceName: string | undefined;
+  exportRatio: number;
+  exportTailQuantile: number;
+}
+
+export class TracingConfigError extends Error {
+  override name = 'TracingConfigError';
+}
+
+function fraction(env: NodeJS.ProcessEnv, name: string, fallback: number, open: boolean): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  const ok = Number.isFinite(v) && (open ? v > 0 && v < 1 : v >= 0 && v <= 1);
+  if (!ok) throw new TracingConfigError(`${name} must be a number ${open ? 'between 0 and 1 (exclusive)' : 'from 0 to 1'}, got "${raw}"`);
+  return v;
+}
+
+const KERNEL_MODES: readonly KernelMode[] = ['auto', 'agent', 'self', 'off'];
+
+export function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig {
+  const kernel = (env.WIREFLAME_KERNEL || 'auto') as KernelMode;
+  if (!KERNEL_MODES.includes(kernel)) throw new TracingConfigError(`WIREFLAME_KERNEL must be one of ${KERNEL_MODES.join(', ')}, got "${kernel}"`);
+  const endpoint = env.WIREFLAME_OTLP_ENDPOINT || undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) {
+    throw new TracingConfigError(`WIREFLAME_OTLP_ENDPOINT must be an http:// or https:// URL, got "${endpoint}"`);
+  }
+  return {
+    kernel,
+    pinDir: env.WIREFLAME_PIN_DIR || DEFAULT_PIN_DIR,
+    otlpEndpoint: endpoint,
+    otlpFromEnv: !endpoint && Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT),
+    serviceName: env.OTEL_SERVICE_NAME || undefined,
+    exportRatio: fraction(env, 'WIREFLAME_EXPORT_RATIO', 0.01, false),
+    exportTailQuantile: fraction(env, 'WIREFLAME_EXPORT_TAIL', 0.99, true),
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * Incoming HTTP requests, for any server built on node:http (fastify,
+ * express, plain handlers). The 'request' event runs inside the request's
+ * span so that everything the handler starts belongs to it; the end comes
+ * from Node's own diagnostics channel, so no listener is added per request.
+ * Fastify's handler channel names the route.
+ */
+import { subscribe } from 'node:diagnostics_channel';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Tracer } from '../tracer.ts';
+import type { SpanRecord } from '../span-record.ts';
+
+const SPAN = Symbol('wireflame.span');
+
+type Traced = { [SPAN]?: SpanRecord };
+
+function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+export function instrumentHttpServer(tracer: Tracer): void {
+  const emit = http.Server.prototype.emit;
+  http.Server.prototype.emit = function (this: http.Server, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'request') return Reflect.apply(emit, this, [event, ...args]) as boolean;
+    const req = args[0] as IncomingMessage;
+    const res = args[1] as ServerResponse & Traced;
+    const header = req.headers.traceparent;
+    const span = tracer.startServer(`${req.method ?? 'GET'} ${pathOf(req.url)}`, req.socket as Socket, typeof header === 'string' ? header : undefined);
+    span.attributes['http.request.method'] = req.method ?? 'GET';
+    span.attributes['url.path'] = pathOf(req.url);
+    res[SPAN] = span;
+    return tracer.run(span, () => Reflect.apply(emit, this, [event, ...args]) as boolean);
+  } as typeof emit;
+
+  subscribe('http.server.response.finish', (message) => {
+    const { response } = message as { response: ServerResponse & Traced };
+    const span = response[SPAN];
+    if (!span) return;
+    const status = response.statusCode;
+    tracer.finishServer(span, { 'http.response.status_code': status }, status >= 500 ? `HTTP ${status}` : undefined);
+  });
+
+  subscribe('tracing:fastify.request.handler:start', (message) => {
+    const { reply, route } = message as { reply: { raw: ServerResponse & Traced }; route?: { url?: string; method?: string } };
+    const span = reply.raw[SPAN];
+    if (!span || !route?.url) return;
+    span.name = `${route.method ?? span.attributes['http.request.method']} ${route.url}`;
+    span.attributes['http.route'] = route.url;
+  });
+}

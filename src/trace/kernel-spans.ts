@@ -1,0 +1,92 @@
+/**
+ * Kernel time on spans: attributes under one prefix, and one child span per
+ * stage placed where the kernel saw it. Pure functions of a span record.
+ */
+import type { StageAgg } from '../kernel/codec.ts';
+import { STAGES, type Stage } from '../kernel/layout.ts';
+import type { AttributeValue, SpanRecord } from './span-record.ts';
+
+export const KERNEL_PREFIX = 'wireflame.kernel';
+
+/** What each stage's child span is called; the same names head the flame graph frames. */
+export const STAGE_SPAN_NAMES: Record<Stage, string> = {
+  rx_queue: '[kernel] receive queue',
+  tx_first: '[kernel] tcp send, first byte',
+  tx_send: '[kernel] tcp send queue',
+  dev_queue: '[kernel] device queue',
+  peer_wait: '[kernel] peer answer wait',
+};
+
+/** Stages with at least one occurrence. */
+function present(kernel: SpanRecord['kernel']): [Stage, StageAgg][] {
+  if (!kernel) return [];
+  return STAGES.flatMap((s) => {
+    const agg = kernel[s];
+    return agg && agg.count > 0n ? [[s, agg] as [Stage, StageAgg]] : [];
+  });
+}
+
+/**
+ * `wireflame.kernel.<stage>.{wait_ns,max_ns,count,bytes}` for every stage the
+ * span's socket went through, and `wireflame.kernel.hooks` naming the attach
+ * modes that measured them.
+ */
+export function kernelAttributes(kernel: SpanRecord['kernel'], hooks: string | undefined): Record<string, AttributeValue> {
+  const attrs: Record<string, AttributeValue> = {};
+  for (const [stage, agg] of present(kernel)) {
+    const p = `${KERNEL_PREFIX}.${stage}`;
+    attrs[`${p}.wait_ns`] = Number(agg.sumNs);
+    attrs[`${p}.max_ns`] = Number(agg.maxNs);
+    attrs[`${p}.count`] = Number(agg.count);
+    if (agg.bytes > 0n) attrs[`${p}.bytes`] = Number(agg.bytes);
+  }
+  if (hooks && Object.keys(attrs).length) attrs[`${KERNEL_PREFIX}.hooks`] = hooks;
+  return attrs;
+}
+
+export interface StageInterval {
+  stage: Stage;
+  name: string;
+  startNs: number;
+  endNs: number;
+  agg: StageAgg;
+}
+
+/**
+ * Where each stage happened: from the start of its first occurrence to the
+ * end of its last, clamped into [startNs, endNs]. A stage the kernel did not
+ * time (a device without a queue) has no place and no child span.
+ */
+export function stageIntervals(kernel: SpanRecord['kernel'], startNs: number, endNs: number): StageInterval[] {
+  return present(kernel)
+    .filter(([, agg]) => agg.firstNs > 0n && agg.lastNs >= agg.firstNs)
+    .map(([stage, agg]) => {
+      const s = Math.min(Math.max(Number(agg.firstNs), startNs), endNs);
+      const e = Math.min(Math.max(Number(agg.lastNs), s), endNs);
+      return { stage, name: STAGE_SPAN_NAMES[stage], startNs: s, endNs: e, agg };
+    });
+}
+
+/**
+ * A server span begins when its bytes began waiting in the receive queue,
+ * not when JavaScript first saw them: that wait is part of the request.
+ */
+export function serverStartNs(span: SpanRecord): number {
+  const rx = span.kernel?.rx_queue;
+  if (!rx || rx.firstNs === 0n) return span.startNs;
+  return Math.min(span.startNs, Number(rx.firstNs));
+}
+
+/** Adds one aggregate into another: a span's parked receive waits join its own stages. */
+export function mergeAgg(a: StageAgg | undefined, b: StageAgg): StageAgg {
+  if (!a) return b;
+  const first = a.firstNs === 0n ? b.firstNs : b.firstNs === 0n ? a.firstNs : a.firstNs < b.firstNs ? a.firstNs : b.firstNs;
+  return {
+    sumNs: a.sumNs + b.sumNs,
+    maxNs: a.maxNs > b.maxNs ? a.maxNs : b.maxNs,
+    count: a.count + b.count,
+    bytes: a.bytes + b.bytes,
+    firstNs: first,
+    lastNs: a.lastNs > b.lastNs ? a.lastNs : b.lastNs,
+  };
+}

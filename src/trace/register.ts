@@ -1,0 +1,17 @@
+/**
+ * `node --import wireflame/register app.js`: traces the service with no code
+ * change. Settings come from the environment (see README, "Tracing a
+ * service"); a bad one stops the service at start with one line.
+ */
+import { TracingConfigError, tracingConfig } from './config.ts';
+import { startTracing } from './start.ts';
+
+try {
+  const tracing = startTracing(tracingConfig(process.env));
+  // Spans still queued are sent when the service winds down by itself.
+  process.once('beforeExit', () => void tracing.shutdown());
+} catch (err) {
+  if (!(err instanceof TracingConfigError)) throw err;
+  process.stderr.write(`wireflame: ${err.message}\n`);
+  process.exit(2);
+}

@@ -1,0 +1,35 @@
+/**
+ * What Wireflame keeps of every span: cheap plain data, made for 100 % of
+ * requests. OpenTelemetry spans are built from it only for the requests that
+ * are exported.
+ */
+import type { StageAgg } from '../kernel/codec.ts';
+import type { Stage } from '../kernel/layout.ts';
+
+export type AttributeValue = string | number | boolean;
+
+export interface SpanRecord {
+  traceId: string;
+  spanId: string;
+  /** The caller's span: an incoming traceparent for a server span, the request's span for a client span. */
+  parentSpanId: string | undefined;
+  kind: 'server' | 'client';
+  name: string;
+  /** CLOCK_MONOTONIC ns. */
+  startNs: number;
+  /** CLOCK_MONOTONIC ns; 0 while the span runs. */
+  endNs: number;
+  attributes: Record<string, AttributeValue>;
+  /** The error message when the span failed. */
+  error: string | undefined;
+  /** Kernel time of the span's own socket; null when it had none or the kernel is off. */
+  kernel: Partial<Record<Stage, StageAgg>> | null;
+  /** Client spans (backend calls) that ended inside this span. */
+  children: SpanRecord[];
+}
+
+export function newSpan(
+  fields: Pick<SpanRecord, 'traceId' | 'spanId' | 'parentSpanId' | 'kind' | 'name' | 'startNs'>,
+): SpanRecord {
+  return { ...fields, endNs: 0, attributes: {}, error: undefined, kernel: null, children: [] };
+}

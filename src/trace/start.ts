@@ -1,0 +1,106 @@
+/**
+ * Starts tracing in this process: kernel access (an agent's pinned maps, or
+ * programs of its own), OTLP export, and the instrumentations. One tracer per
+ * process, however often it is started.
+ */
+import { PinnedMaps } from '../kernel/pinned.ts';
+import { KernelSession, KernelUnavailableError } from '../kernel/session.ts';
+import type { SharedMaps } from '../kernel/shared-maps.ts';
+import type { TracingConfig } from './config.ts';
+import { ExportSampler } from './export-sampler.ts';
+import { instrumentHttpClient } from './instrument/http-client.ts';
+import { instrumentHttpServer } from './instrument/http-server.ts';
+import { instrumentOnRequire } from './instrument/on-require.ts';
+import { OtlpSink } from './otlp-sink.ts';
+import { SocketOwners } from './socket-owners.ts';
+import { Tracer } from './tracer.ts';
+
+export interface Tracing {
+  tracer: Tracer;
+  /** How kernel stages reach this process: 'agent', 'self', or why they are off. */
+  kernel: { source: 'agent' | 'self' } | { source: 'off'; reason: string };
+  sink: OtlpSink | null;
+  owners: SocketOwners | null;
+  /** Exports what is queued, releases the kernel. */
+  shutdown(): Promise<void>;
+}
+
+const KEY = Symbol.for('wireflame.tracing');
+type Holder = { [KEY]?: Tracing };
+
+export function currentTracing(): Tracing | undefined {
+  return (globalThis as Holder)[KEY];
+}
+
+interface KernelLink {
+  maps: SharedMaps;
+  source: 'agent' | 'self';
+  hooks: string | undefined;
+  close(): void;
+}
+
+function openKernel(config: TracingConfig): KernelLink | string {
+  if (config.kernel === 'off') return 'kernel stages off: WIREFLAME_KERNEL=off';
+  let agentProblem = '';
+  if (config.kernel !== 'self') {
+    try {
+      const maps = PinnedMaps.open(config.pinDir);
+      return { maps, source: 'agent', hooks: undefined, close: () => maps.close() };
+    } catch (err) {
+      if (!(err instanceof KernelUnavailableError)) throw err;
+      agentProblem = err.message;
+      if (config.kernel === 'agent') return agentProblem;
+    }
+  }
+  try {
+    // Owners are written from the first request on: look them up from the start.
+    const session = KernelSession.open({ filter: { kind: 'pids', pids: [process.pid] }, sharedOwners: true });
+    const hooks = session.hooks.map((h) => `${h.name}=${h.mode}`).join(',');
+    return { maps: session, source: 'self', hooks, close: () => session.close() };
+  } catch (err) {
+    if (!(err instanceof KernelUnavailableError)) throw err;
+    return agentProblem ? `${agentProblem}; and loading our own: ${err.message}` : err.message;
+  }
+}
+
+export interface StartOptions {
+  /** Where the one-line notices go; default stderr. */
+  log?: (line: string) => void;
+}
+
+export function startTracing(config: TracingConfig, options: StartOptions = {}): Tracing {
+  const existing = currentTracing();
+  if (existing) return existing;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const kernel = openKernel(config);
+  const owners = typeof kernel === 'string' ? null : new SocketOwners(kernel.maps);
+  const exporting = config.otlpEndpoint !== undefined || config.otlpFromEnv;
+  const sink = exporting
+    ? new OtlpSink({
+        endpoint: config.otlpEndpoint,
+        serviceName: config.serviceName,
+        hooks: typeof kernel === 'string' ? undefined : kernel.hooks,
+      })
+    : null;
+  const tracer = new Tracer({
+    owners,
+    sink,
+    sampler: new ExportSampler({ ratio: config.exportRatio, tailQuantile: config.exportTailQuantile }),
+  });
+  instrumentHttpServer(tracer);
+  instrumentHttpClient(tracer);
+  instrumentOnRequire(tracer);
+  if (typeof kernel === 'string') log(`wireflame: ${kernel}`);
+  const tracing: Tracing = {
+    tracer,
+    kernel: typeof kernel === 'string' ? { source: 'off', reason: kernel } : { source: kernel.source },
+    sink,
+    owners,
+    async shutdown() {
+      await sink?.shutdown();
+      if (typeof kernel !== 'string') kernel.close();
+    },
+  };
+  (globalThis as Holder)[KEY] = tracing;
+  return tracing;
+}

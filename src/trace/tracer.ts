@@ -1,0 +1,125 @@
+/**
+ * The span bookkeeping behind the instrumentations: every request gets a
+ * record, its backend calls get child records, each owns its socket in the
+ * kernel while it runs, and at the end its kernel time is taken and the
+ * export sampler decides whether it becomes OTLP spans.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Socket } from 'node:net';
+import { newSpanId, newTraceId, parseTraceparent } from '../correlate/trace-context.ts';
+import { monoNs } from './clock.ts';
+import type { ExportSampler } from './export-sampler.ts';
+import { mergeAgg } from './kernel-spans.ts';
+import type { OtlpSink } from './otlp-sink.ts';
+import type { SocketOwners } from './socket-owners.ts';
+import { newSpan, type AttributeValue, type SpanRecord } from './span-record.ts';
+
+export interface TracerOptions {
+  /** Null when kernel stages are off. */
+  owners: SocketOwners | null;
+  /** Null when nothing is exported. */
+  sink: OtlpSink | null;
+  sampler: ExportSampler;
+}
+
+export interface TracerCounters {
+  requests: number;
+  backendCalls: number;
+  /** Requests whose own socket had kernel time. */
+  withKernel: number;
+}
+
+type FinishListener = (root: SpanRecord) => void;
+
+export class Tracer {
+  readonly counters: TracerCounters = { requests: 0, backendCalls: 0, withKernel: 0 };
+  private readonly als = new AsyncLocalStorage<SpanRecord>();
+  private readonly options: TracerOptions;
+  private readonly listeners: FinishListener[] = [];
+
+  constructor(options: TracerOptions) {
+    this.options = options;
+  }
+
+  /** The request span the current async context belongs to. */
+  current(): SpanRecord | undefined {
+    return this.als.getStore();
+  }
+
+  /** Runs fn with span as the current request. */
+  run<T>(span: SpanRecord, fn: () => T): T {
+    return this.als.run(span, fn);
+  }
+
+  /** Called with every finished request, exported or not (metrics and profiles read them). */
+  onFinish(listener: FinishListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** A request arrived on a server socket; an incoming traceparent makes it a child of the caller's span. */
+  startServer(name: string, socket: Socket | null, traceparent: string | undefined): SpanRecord {
+    const parent = parseTraceparent(traceparent);
+    const span = newSpan({
+      traceId: parent?.traceId ?? newTraceId(),
+      spanId: newSpanId(),
+      parentSpanId: parent?.spanId,
+      kind: 'server',
+      name,
+      startNs: monoNs(),
+    });
+    const owners = this.options.owners;
+    if (owners && socket) {
+      const parked = owners.own(socket, span.traceId, span.spanId, true);
+      if (parked) span.kernel = { rx_queue: parked };
+    }
+    return span;
+  }
+
+  finishServer(span: SpanRecord, attributes: Record<string, AttributeValue>, error: string | undefined): void {
+    if (span.endNs) return;
+    span.endNs = monoNs();
+    Object.assign(span.attributes, attributes);
+    span.error = error;
+    // A backend call still running when the response went out is not part of it.
+    span.children = span.children.filter((c) => c.endNs > 0);
+    this.takeKernel(span);
+    this.counters.requests++;
+    if (span.kernel) this.counters.withKernel++;
+    for (const listener of this.listeners) listener(span);
+    const reason = this.options.sampler.decide(span.endNs - span.startNs, error !== undefined);
+    if (reason && this.options.sink) {
+      span.attributes['wireflame.export.reason'] = reason;
+      this.options.sink.submit(span);
+    }
+  }
+
+  /** A backend call made for the current request; null outside any request. */
+  startClient(name: string, attributes: Record<string, AttributeValue>): SpanRecord | null {
+    const parent = this.als.getStore();
+    if (!parent || parent.endNs) return null;
+    const span = newSpan({ traceId: parent.traceId, spanId: newSpanId(), parentSpanId: parent.spanId, kind: 'client', name, startNs: monoNs() });
+    span.attributes = attributes;
+    parent.children.push(span);
+    return span;
+  }
+
+  /** The client span's bytes go out on this socket from now on. */
+  ownSocket(span: SpanRecord, socket: Socket): void {
+    this.options.owners?.own(socket, span.traceId, span.spanId, false);
+  }
+
+  finishClient(span: SpanRecord, error: string | undefined): void {
+    if (span.endNs) return;
+    span.endNs = monoNs();
+    span.error = error;
+    this.takeKernel(span);
+    this.counters.backendCalls++;
+  }
+
+  private takeKernel(span: SpanRecord): void {
+    const taken = this.options.owners?.take(span.traceId, span.spanId);
+    if (!taken) return;
+    const parkedRx = span.kernel?.rx_queue;
+    span.kernel = parkedRx ? { ...taken, rx_queue: mergeAgg(taken.rx_queue, parkedRx) } : taken;
+  }
+}

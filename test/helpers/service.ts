@@ -1,0 +1,44 @@
+/** Starts a test service under `node --import wireflame/register`, as a user would. */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+export interface TracedService {
+  url: string;
+  pid: number;
+  stderr: () => string;
+  stop(): Promise<void>;
+}
+
+export function fixture(name: string): string {
+  return fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+}
+
+export async function startTracedService(script: string, env: NodeJS.ProcessEnv, options: { uid?: number; gid?: number } = {}): Promise<TracedService> {
+  const child = spawn(process.execPath, ['--import', 'wireflame/register', script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    ...options,
+  });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`service exited with code ${code} before listening: ${err.trim()}`);
+  });
+  const line = once(child.stdout!.setEncoding('utf8'), 'data').then(([chunk]) => String(chunk));
+  const { port } = JSON.parse(await Promise.race([line, exited])) as { port: number };
+  exited.catch(() => {});
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    stderr: () => err,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await once(child, 'exit');
+      clearTimeout(timer);
+    },
+  };
+}
