@@ -77,3 +77,35 @@ test('server, Redis and PostgreSQL spans arrive with their own kernel stages ins
     }
   }
 });
+
+test('200 concurrent keep-alive requests: each span carries its own response bytes, none of another', async () => {
+  const dispatcher = new Agent({ connections: 20, pipelining: 1 });
+  const sizes = Array.from({ length: 200 }, (_, i) => 500 + i * 1013);
+  const before = receiver.spans.length;
+  const bodies = await Promise.all(
+    sizes.map(async (n) => {
+      const res = await request(`${service.url}/bytes/${n}`, { dispatcher });
+      return (await res.body.text()).length;
+    }),
+  );
+  await dispatcher.close();
+  assert.deepEqual(bodies, sizes);
+  const isBytes = (s: ReceivedSpan) => s.kind === 'SPAN_KIND_SERVER' && String(s.attributes['url.path']).startsWith('/bytes/');
+  const spans = await receiver.waitFor((all) => all.slice(before).filter(isBytes).length >= sizes.length);
+  const servers = spans.slice(before).filter(isBytes);
+  assert.equal(servers.length, sizes.length);
+  // What a response sends beyond its body is its status line and headers,
+  // the same length for every size but for the digits of content-length. A
+  // span that took another response's bytes would be off by at least 1013.
+  const headerBytes = servers.map((s) => {
+    const n = String(s.attributes['url.path']).slice('/bytes/'.length);
+    return Number(s.attributes['wireflame.kernel.tx_send.bytes']) - Number(n) - n.length;
+  });
+  const missing = servers.filter((s) => !(Number(s.attributes["wireflame.kernel.tx_send.bytes"]) > 0));
+  assert.equal(missing.length, 0, `spans without transmitted bytes: ${JSON.stringify(missing.slice(0, 3).map((s) => s.attributes))}`);
+  assert.ok(Math.min(...headerBytes) > 50, `header bytes ${Math.min(...headerBytes)}`);
+  assert.ok(Math.max(...headerBytes) === Math.min(...headerBytes), `header bytes range ${Math.min(...headerBytes)}..${Math.max(...headerBytes)}`);
+  // And what each request sent: its request line differs only in the path.
+  const requestBytes = servers.map((s) => Number(s.attributes['wireflame.kernel.rx_queue.bytes']) - String(s.attributes['url.path']).length);
+  assert.ok(Math.max(...requestBytes) - Math.min(...requestBytes) === 0, `request bytes beyond the path: ${[...new Set(requestBytes)].join(', ')}`);
+});

@@ -77,7 +77,35 @@ export function serverStartNs(span: SpanRecord): number {
   return Math.min(span.startNs, Number(rx.firstNs));
 }
 
-/** Adds one aggregate into another: a span's parked receive waits join its own stages. */
+/** Adds one span's stages into another's: parked receive waits, or what a later take found. */
+export function mergeStats(a: SpanRecord['kernel'], b: NonNullable<SpanRecord['kernel']>): NonNullable<SpanRecord['kernel']> {
+  if (!a) return b;
+  const out = { ...a };
+  for (const stage of STAGES) {
+    const agg = b[stage];
+    if (agg) out[stage] = mergeAgg(out[stage], agg);
+  }
+  return out;
+}
+
+/**
+ * Whether the kernel has sent everything the span wrote. Node reports a
+ * write finished once the kernel has the bytes, which for a large response
+ * is before they are transmitted: its last send stage ends later.
+ */
+export function sendComplete(kernel: SpanRecord['kernel'], bytesWritten: number): boolean {
+  if (bytesWritten <= 0) return true;
+  return Number(kernel?.tx_send?.bytes ?? 0n) >= bytesWritten;
+}
+
+/** The end of the span's latest kernel stage (CLOCK_MONOTONIC ns), 0 without any. */
+export function lastStageEndNs(kernel: SpanRecord['kernel']): number {
+  let last = 0;
+  for (const [, agg] of present(kernel)) last = Math.max(last, Number(agg.lastNs));
+  return last;
+}
+
+/** Adds one aggregate into another. */
 export function mergeAgg(a: StageAgg | undefined, b: StageAgg): StageAgg {
   if (!a) return b;
   const first = a.firstNs === 0n ? b.firstNs : b.firstNs === 0n ? a.firstNs : a.firstNs < b.firstNs ? a.firstNs : b.firstNs;

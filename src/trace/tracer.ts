@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { newSpanId, newTraceId, parseTraceparent } from '../correlate/trace-context.ts';
 import { monoNs } from './clock.ts';
 import type { ExportSampler } from './export-sampler.ts';
-import { mergeAgg } from './kernel-spans.ts';
+import { lastStageEndNs, mergeStats, sendComplete } from './kernel-spans.ts';
 import type { OtlpSink } from './otlp-sink.ts';
 import type { SocketOwners } from './socket-owners.ts';
 import { newSpan, type AttributeValue, type SpanRecord } from './span-record.ts';
@@ -24,15 +24,22 @@ export interface TracerOptions {
 
 export interface TracerCounters {
   requests: number;
+  /** Requests whose last bytes were still in the kernel when the response finished, and were waited for. */
+  awaitedSend: number;
+  /** Of those, requests whose bytes were still not all sent when the wait gave up. */
+  sendIncomplete: number;
   backendCalls: number;
   /** Requests whose own socket had kernel time. */
   withKernel: number;
 }
 
+/** The last wait for a response's bytes to leave; the waits double from 1 ms up to this. */
+const MAX_SEND_WAIT_MS = 512;
+
 type FinishListener = (root: SpanRecord) => void;
 
 export class Tracer {
-  readonly counters: TracerCounters = { requests: 0, backendCalls: 0, withKernel: 0 };
+  readonly counters: TracerCounters = { requests: 0, awaitedSend: 0, sendIncomplete: 0, backendCalls: 0, withKernel: 0 };
   private readonly als = new AsyncLocalStorage<SpanRecord>();
   private readonly options: TracerOptions;
   private readonly listeners: FinishListener[] = [];
@@ -75,7 +82,12 @@ export class Tracer {
     return span;
   }
 
-  finishServer(span: SpanRecord, attributes: Record<string, AttributeValue>, error: string | undefined): void {
+  /**
+   * The response is written. `bytesWritten` is what the span wrote to its
+   * socket: until the kernel has sent that much, its send stages go on, and
+   * the span waits for them (a few ms for a large response, at most ~1 s).
+   */
+  finishServer(span: SpanRecord, attributes: Record<string, AttributeValue>, error: string | undefined, bytesWritten: number): void {
     if (span.endNs) return;
     span.endNs = monoNs();
     Object.assign(span.attributes, attributes);
@@ -83,10 +95,34 @@ export class Tracer {
     // A backend call still running when the response went out is not part of it.
     span.children = span.children.filter((c) => c.endNs > 0);
     this.takeKernel(span);
+    if (this.options.owners && !sendComplete(span.kernel, bytesWritten)) {
+      this.counters.awaitedSend++;
+      this.awaitSend(span, bytesWritten, 1);
+      return;
+    }
+    this.finalize(span);
+  }
+
+  private awaitSend(span: SpanRecord, bytesWritten: number, delayMs: number): void {
+    setTimeout(() => {
+      this.takeKernel(span);
+      if (sendComplete(span.kernel, bytesWritten)) return this.finalize(span);
+      if (delayMs >= MAX_SEND_WAIT_MS) {
+        this.counters.sendIncomplete++;
+        span.attributes['wireflame.kernel.send_incomplete'] = true;
+        return this.finalize(span);
+      }
+      this.awaitSend(span, bytesWritten, delayMs * 2);
+    }, delayMs).unref();
+  }
+
+  private finalize(span: SpanRecord): void {
+    // The request lasted until its last byte left: its kernel stages end inside it.
+    span.endNs = Math.max(span.endNs, lastStageEndNs(span.kernel));
     this.counters.requests++;
     if (span.kernel) this.counters.withKernel++;
     for (const listener of this.listeners) listener(span);
-    const reason = this.options.sampler.decide(span.endNs - span.startNs, error !== undefined);
+    const reason = this.options.sampler.decide(span.endNs - span.startNs, span.error !== undefined);
     if (reason && this.options.sink) {
       span.attributes['wireflame.export.reason'] = reason;
       this.options.sink.submit(span);
@@ -118,8 +154,6 @@ export class Tracer {
 
   private takeKernel(span: SpanRecord): void {
     const taken = this.options.owners?.take(span.traceId, span.spanId);
-    if (!taken) return;
-    const parkedRx = span.kernel?.rx_queue;
-    span.kernel = parkedRx ? { ...taken, rx_queue: mergeAgg(taken.rx_queue, parkedRx) } : taken;
+    if (taken) span.kernel = mergeStats(span.kernel, taken);
   }
 }

@@ -12,8 +12,9 @@ import type { Tracer } from '../tracer.ts';
 import type { SpanRecord } from '../span-record.ts';
 
 const SPAN = Symbol('wireflame.span');
+const WRITTEN_BEFORE = Symbol('wireflame.writtenBefore');
 
-type Traced = { [SPAN]?: SpanRecord };
+type Traced = { [SPAN]?: SpanRecord; [WRITTEN_BEFORE]?: number };
 
 function pathOf(url: string | undefined): string {
   if (!url) return '/';
@@ -32,15 +33,17 @@ export function instrumentHttpServer(tracer: Tracer): void {
     span.attributes['http.request.method'] = req.method ?? 'GET';
     span.attributes['url.path'] = pathOf(req.url);
     res[SPAN] = span;
+    res[WRITTEN_BEFORE] = req.socket.bytesWritten;
     return tracer.run(span, () => Reflect.apply(emit, this, [event, ...args]) as boolean);
   } as typeof emit;
 
   subscribe('http.server.response.finish', (message) => {
-    const { response } = message as { response: ServerResponse & Traced };
+    const { response, socket } = message as { response: ServerResponse & Traced; socket: Socket };
     const span = response[SPAN];
     if (!span) return;
     const status = response.statusCode;
-    tracer.finishServer(span, { 'http.response.status_code': status }, status >= 500 ? `HTTP ${status}` : undefined);
+    const written = socket.bytesWritten - (response[WRITTEN_BEFORE] ?? socket.bytesWritten);
+    tracer.finishServer(span, { 'http.response.status_code': status }, status >= 500 ? `HTTP ${status}` : undefined, written);
   });
 
   subscribe('tracing:fastify.request.handler:start', (message) => {
