@@ -4,10 +4,12 @@
  * and on SIGTERM or SIGINT unpins them and detaches.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import { BPFFS, bpffsMounted } from '../kernel/environment.ts';
 import { KernelSession, KernelUnavailableError, type Filter } from '../kernel/session.ts';
+import { SHARED_MAPS } from '../kernel/shared-maps.ts';
 import { parsePositive } from '../load/duration.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -16,6 +18,31 @@ export interface AgentFlags {
   pid: string[];
   cgroup: string[];
   all?: boolean;
+  pinGroup?: string;
+}
+
+/** A group name or number from /etc/group. */
+export function groupId(group: string, etcGroup = '/etc/group'): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  for (const line of readFileSync(etcGroup, 'utf8').split('\n')) {
+    const [name, , gid] = line.split(':');
+    if (name === group && gid && /^\d+$/.test(gid)) return Number(gid);
+  }
+  throw new UsageError(`--pin-group: no group named "${group}" in ${etcGroup}`);
+}
+
+/**
+ * Lets a group's services use the shared maps, and only those: on kernels
+ * where the bpf() map calls need no capability, read-write access to the
+ * pinned files is all a service needs.
+ */
+function shareWithGroup(pinDir: string, gid: number): void {
+  chownSync(pinDir, 0, gid);
+  chmodSync(pinDir, 0o750);
+  for (const name of Object.values(SHARED_MAPS)) {
+    chownSync(join(pinDir, name), 0, gid);
+    chmodSync(join(pinDir, name), 0o660);
+  }
 }
 
 function filterOf(flags: AgentFlags): Filter {
@@ -29,6 +56,7 @@ function filterOf(flags: AgentFlags): Filter {
 export async function agent(flags: AgentFlags): Promise<number> {
   const filter = filterOf(flags);
   if (!flags.pinDir.startsWith(`${BPFFS}/`)) throw new UsageError(`--pin-dir must be under ${BPFFS}`);
+  const gid = flags.pinGroup === undefined ? undefined : groupId(flags.pinGroup);
   if (!bpffsMounted()) execFileSync('mount', ['-t', 'bpf', 'bpf', BPFFS]);
   let session: KernelSession;
   try {
@@ -40,6 +68,7 @@ export async function agent(flags: AgentFlags): Promise<number> {
   mkdirSync(flags.pinDir, { recursive: true });
   try {
     session.pinMaps(flags.pinDir);
+    if (gid !== undefined) shareWithGroup(flags.pinDir, gid);
     process.stdout.write(
       `${JSON.stringify({ ready: true, pinDir: flags.pinDir, hooks: Object.fromEntries(session.hooks.map((h) => [h.name, h.mode])) })}\n`,
     );

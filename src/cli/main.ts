@@ -65,6 +65,7 @@ program
   .option('--pid <pid>', 'observe this process (repeatable)', collect, [])
   .option('--cgroup <path>', 'observe the processes of this cgroup v2 (repeatable)', collect, [])
   .option('--all', 'observe every process')
+  .option('--pin-group <group>', 'let this group\'s services write the shared maps (no capability needed where the kernel allows)')
   .action(async (opts: AgentFlags) => {
     process.exitCode = await agent(opts);
   });

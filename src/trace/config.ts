@@ -17,6 +17,8 @@ export interface TracingConfig {
   serviceName: string | undefined;
   exportRatio: number;
   exportTailQuantile: number;
+  /** Spans handed to the exporter and not yet acknowledged, at most. */
+  exportMaxInFlight: number;
 }
 
 export class TracingConfigError extends Error {
@@ -30,6 +32,13 @@ function fraction(env: NodeJS.ProcessEnv, name: string, fallback: number, open: 
   const ok = Number.isFinite(v) && (open ? v > 0 && v < 1 : v >= 0 && v <= 1);
   if (!ok) throw new TracingConfigError(`${name} must be a number ${open ? 'between 0 and 1 (exclusive)' : 'from 0 to 1'}, got "${raw}"`);
   return v;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[1-9]\d*$/.test(raw)) throw new TracingConfigError(`${name} must be a positive integer, got "${raw}"`);
+  return Number(raw);
 }
 
 const KERNEL_MODES: readonly KernelMode[] = ['auto', 'agent', 'self', 'off'];
@@ -49,5 +58,6 @@ export function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig {
     serviceName: env.OTEL_SERVICE_NAME || undefined,
     exportRatio: fraction(env, 'WIREFLAME_EXPORT_RATIO', 0.01, false),
     exportTailQuantile: fraction(env, 'WIREFLAME_EXPORT_TAIL', 0.99, true),
+    exportMaxInFlight: positiveInt(env, 'WIREFLAME_EXPORT_MAX_IN_FLIGHT', 4096),
   };
 }

@@ -4,12 +4,13 @@
  * service"); a bad one stops the service at start with one line.
  */
 import { TracingConfigError, tracingConfig } from './config.ts';
-import { startTracing } from './start.ts';
+import { startTracing, tracingSummary } from './start.ts';
 
 try {
   const tracing = startTracing(tracingConfig(process.env));
   // Spans still queued are sent when the service winds down by itself.
   process.once('beforeExit', () => void tracing.shutdown());
+  process.once('exit', () => process.stderr.write(`${tracingSummary(tracing)}\n`));
 } catch (err) {
   if (!(err instanceof TracingConfigError)) throw err;
   process.stderr.write(`wireflame: ${err.message}\n`);

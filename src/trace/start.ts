@@ -63,6 +63,17 @@ function openKernel(config: TracingConfig): KernelLink | string {
   }
 }
 
+/** One line on what tracing did, for the service's log when it exits. */
+export function tracingSummary(t: Tracing): string {
+  const c = t.tracer.counters;
+  const parts = [`traced ${c.requests} requests (${c.withKernel} with kernel stages) and ${c.backendCalls} backend calls`];
+  if (t.sink) {
+    const e = t.sink.counters;
+    parts.push(`exported ${e.spansExported} spans, ${e.spansFailed} failed, ${e.requestsDropped} requests dropped (export backlog full)`);
+  }
+  return `wireflame: ${parts.join('; ')}`;
+}
+
 export interface StartOptions {
   /** Where the one-line notices go; default stderr. */
   log?: (line: string) => void;
@@ -79,6 +90,7 @@ export function startTracing(config: TracingConfig, options: StartOptions = {}):
     ? new OtlpSink({
         endpoint: config.otlpEndpoint,
         serviceName: config.serviceName,
+        maxInFlight: config.exportMaxInFlight,
         hooks: typeof kernel === 'string' ? undefined : kernel.hooks,
       })
     : null;

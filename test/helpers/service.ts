@@ -1,7 +1,23 @@
 /** Starts a test service under `node --import wireflame/register`, as a user would. */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+export const NOBODY = { uid: 65534, gid: 65534 };
+
+function othersCanReach(path: string): boolean {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o005) !== 0o005) return false;
+    if (dir === '/') return true;
+  }
+}
+
+/** Whether `nobody` can run the script with the project's Node (a checkout under a private home cannot be). */
+export function nobodyCanRun(script: string): boolean {
+  return othersCanReach(script) && othersCanReach(process.execPath);
+}
 
 export interface TracedService {
   url: string;

@@ -1,0 +1,107 @@
+// The pure parts of tracing: export choice, kernel stage placement, settings.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { StageAgg } from '../src/kernel/codec.ts';
+import { tracingConfig } from '../src/trace/config.ts';
+import { ExportSampler } from '../src/trace/export-sampler.ts';
+import { pgOperation } from '../src/trace/instrument/pg.ts';
+import { kernelAttributes, lastStageEndNs, mergeAgg, sendComplete, serverStartNs, stageIntervals } from '../src/trace/kernel-spans.ts';
+import { newSpan } from '../src/trace/span-record.ts';
+
+const agg = (o: Partial<Record<keyof StageAgg, number>>): StageAgg => ({
+  sumNs: BigInt(o.sumNs ?? 0),
+  maxNs: BigInt(o.maxNs ?? 0),
+  count: BigInt(o.count ?? 1),
+  bytes: BigInt(o.bytes ?? 0),
+  firstNs: BigInt(o.firstNs ?? 0),
+  lastNs: BigInt(o.lastNs ?? 0),
+});
+
+test('export: failures always, the slow tail always, and the given ratio of the rest', () => {
+  let seed = 1;
+  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const sampler = new ExportSampler({ ratio: 0.1, tailQuantile: 0.99, warmup: 100, random });
+  const reasons = new Map<string, number>();
+  for (let i = 0; i < 20_000; i++) {
+    const slow = i % 200 === 37; // 0.5 % take 50 ms: all of them are in the slowest 1 %
+    const r = sampler.decide(slow ? 50e6 : 1e6, false);
+    const key = `${slow ? 'slow' : 'fast'}:${r}`;
+    reasons.set(key, (reasons.get(key) ?? 0) + 1);
+  }
+  assert.equal(reasons.get('slow:null'), undefined, 'no slow request is dropped');
+  const fastSampled = reasons.get('fast:sampled') ?? 0;
+  assert.ok(fastSampled > 1800 && fastSampled < 2200, `about 10 % of fast requests sampled: ${fastSampled}`);
+  assert.equal(sampler.decide(1e6, true), 'error');
+  assert.ok(sampler.thresholdMs >= 1 && sampler.thresholdMs < 50, `threshold ${sampler.thresholdMs} ms`);
+});
+
+test('export: the first requests are exported while there is no tail to compare with', () => {
+  const sampler = new ExportSampler({ ratio: 0, tailQuantile: 0.99, warmup: 10, random: () => 0.5 });
+  const first = Array.from({ length: 10 }, () => sampler.decide(1e6, false));
+  assert.deepEqual(new Set(first), new Set(['warmup']));
+  assert.equal(sampler.decide(1e6, false), null);
+});
+
+test('export: settings out of range are refused', () => {
+  assert.throws(() => new ExportSampler({ ratio: 1.5, tailQuantile: 0.99 }), /ratio/);
+  assert.throws(() => new ExportSampler({ ratio: 0.1, tailQuantile: 1 }), /quantile/);
+});
+
+test('stage child spans sit where the kernel saw them, clamped into their parent', () => {
+  const kernel = {
+    rx_queue: agg({ sumNs: 300, firstNs: 500, lastNs: 800 }),
+    tx_send: agg({ sumNs: 100, firstNs: 1900, lastNs: 2100, bytes: 10 }),
+    dev_queue: agg({ sumNs: 0 }), // not timed: no place
+    peer_wait: agg({ count: 0 }), // never happened
+  };
+  const spans = stageIntervals(kernel, 600, 2000);
+  assert.deepEqual(
+    spans.map((s) => [s.stage, s.startNs, s.endNs]),
+    [
+      ['rx_queue', 600, 800],
+      ['tx_send', 1900, 2000],
+    ],
+  );
+  const span = { ...newSpan({ traceId: 'a', spanId: 'b', parentSpanId: undefined, kind: 'server', name: 'x', startNs: 600 }), kernel };
+  assert.equal(serverStartNs(span), 500, 'a request starts when its bytes began to wait');
+  assert.equal(lastStageEndNs(kernel), 2100);
+});
+
+test('kernel attributes: one prefix, only stages that happened', () => {
+  const attrs = kernelAttributes({ tx_send: agg({ sumNs: 70, maxNs: 40, count: 2, bytes: 900 }), rx_queue: agg({ count: 0 }) }, 'tcp_sendmsg=tp_btf');
+  assert.deepEqual(attrs, {
+    'wireflame.kernel.tx_send.wait_ns': 70,
+    'wireflame.kernel.tx_send.max_ns': 40,
+    'wireflame.kernel.tx_send.count': 2,
+    'wireflame.kernel.tx_send.bytes': 900,
+    'wireflame.kernel.hooks': 'tcp_sendmsg=tp_btf',
+  });
+  assert.deepEqual(kernelAttributes(null, 'x'), {});
+});
+
+test('merging two takes of a stage keeps the widest bounds; a send is complete once all written bytes went out', () => {
+  const merged = mergeAgg(agg({ sumNs: 5, maxNs: 5, bytes: 100, firstNs: 10, lastNs: 15 }), agg({ sumNs: 7, maxNs: 7, bytes: 50, firstNs: 30, lastNs: 37 }));
+  assert.deepEqual(merged, agg({ sumNs: 12, maxNs: 7, count: 2, bytes: 150, firstNs: 10, lastNs: 37 }));
+  assert.deepEqual(mergeAgg(agg({ firstNs: 0 }), agg({ firstNs: 9, lastNs: 9 })).firstNs, 9n);
+  assert.equal(sendComplete({ tx_send: agg({ bytes: 100 }) }, 150), false);
+  assert.equal(sendComplete({ tx_send: agg({ bytes: 150 }) }, 150), true);
+  assert.equal(sendComplete(null, 0), true);
+});
+
+test('settings: defaults, and one line naming the bad variable', () => {
+  const c = tracingConfig({});
+  assert.equal(c.kernel, 'auto');
+  assert.equal(c.otlpEndpoint, undefined);
+  assert.equal(c.otlpFromEnv, false);
+  assert.equal(c.exportRatio, 0.01);
+  assert.equal(tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4317' }).otlpFromEnv, true);
+  assert.throws(() => tracingConfig({ WIREFLAME_EXPORT_RATIO: 'lots' }), /^TracingConfigError: WIREFLAME_EXPORT_RATIO must be a number from 0 to 1, got "lots"$/);
+  assert.throws(() => tracingConfig({ WIREFLAME_KERNEL: 'maybe' }), /WIREFLAME_KERNEL must be one of auto, agent, self, off/);
+  assert.throws(() => tracingConfig({ WIREFLAME_OTLP_ENDPOINT: '127.0.0.1:4317' }), /must be an http:\/\/ or https:\/\/ URL/);
+  assert.throws(() => tracingConfig({ WIREFLAME_EXPORT_MAX_IN_FLIGHT: '0' }), /positive integer/);
+});
+
+test('pg operation names come from the statement', () => {
+  assert.equal(pgOperation('  insert into t values (1)'), 'INSERT');
+  assert.equal(pgOperation(undefined), 'QUERY');
+});
