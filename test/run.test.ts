@@ -12,12 +12,15 @@ import { assertValidResult } from '../src/report/build-result.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { CLI, spawnWireflame, wireflame } from './helpers/cli.ts';
 import { programsLeft, wireflamePrograms } from './helpers/bpf.ts';
+import { startOtlpReceiver } from './helpers/otlp-receiver.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'wireflame-run-'));
 
-test('a fixed-rate run against the embedded target: consistent result.json with kernel stages', async () => {
+test('a fixed-rate run against the embedded target: consistent result.json with kernel stages, spans over OTLP', async () => {
   const out = tmp();
-  const r = await wireflame(['run', '--duration', '3s', '--warmup', '1s', '--rate', '300', '--json', '--out', out]);
+  const receiver = await startOtlpReceiver();
+  const r = await wireflame(['run', '--duration', '3s', '--warmup', '1s', '--rate', '300', '--json', '--out', out, '--otlp-endpoint', receiver.endpoint]);
+  await receiver.close();
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout) as RunResult;
   assertValidResult(result);
@@ -42,6 +45,13 @@ test('a fixed-rate run against the embedded target: consistent result.json with 
   assert.ok(tx_send && tx_send.count >= result.requests_total * 0.95, `tx_send count ${tx_send?.count}`);
   assert.equal(result.verdict.status, 'clean', result.verdict.summary);
   assert.equal(result.host.cores > 0, true);
+
+  // The target ran under the register entry, writing span owners into the run's maps.
+  const servers = receiver.spans.filter((s) => s.kind === 'SPAN_KIND_SERVER');
+  assert.ok(servers.length >= 100, `warm-up, sampled and slow requests exported: ${servers.length}`);
+  assert.ok(servers.every((s) => s.resource['service.name'] === 'wireflame-target'));
+  const withKernel = servers.filter((s) => Number(s.attributes['wireflame.kernel.tx_send.bytes']) > 0);
+  assert.ok(withKernel.length >= servers.length * 0.95, `${withKernel.length} of ${servers.length} server spans have kernel stages`);
 });
 
 /** A target whose event loop stalls for one second, once, `afterMs` after its first request. */

@@ -1,7 +1,7 @@
 // W3C traceparent: honoured when valid, ignored (a new trace starts) when not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatTraceparent, newSpanId, newTraceId, parseTraceparent } from '../src/correlate/trace-context.ts';
+import { formatTraceparent, newSpanId, newTraceId, parseTraceparent } from '../src/trace/trace-context.ts';
 
 test('a valid traceparent is parsed, and formats back the same', () => {
   const header = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';

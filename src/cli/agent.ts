@@ -3,11 +3,10 @@
  * loads the programs once, pins their maps in bpffs for services to find,
  * and on SIGTERM or SIGINT unpins them and detaches.
  */
-import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { BPFFS, bpffsMounted } from '../kernel/environment.ts';
+import { BPFFS, ensureBpffs } from '../kernel/environment.ts';
 import { KernelSession, KernelUnavailableError, type Filter } from '../kernel/session.ts';
 import { SHARED_MAPS } from '../kernel/shared-maps.ts';
 import { parsePositive } from '../load/duration.ts';
@@ -57,7 +56,7 @@ export async function agent(flags: AgentFlags): Promise<number> {
   const filter = filterOf(flags);
   if (!flags.pinDir.startsWith(`${BPFFS}/`)) throw new UsageError(`--pin-dir must be under ${BPFFS}`);
   const gid = flags.pinGroup === undefined ? undefined : groupId(flags.pinGroup);
-  if (!bpffsMounted()) execFileSync('mount', ['-t', 'bpf', 'bpf', BPFFS]);
+  ensureBpffs();
   let session: KernelSession;
   try {
     session = KernelSession.open({ filter, sharedOwners: true });

@@ -21,6 +21,7 @@ export interface RunFlags {
   pgUrl?: string;
   exporter?: string;
   pushgateway?: string;
+  otlpEndpoint?: string;
   json?: boolean;
 }
 
@@ -39,6 +40,8 @@ export interface RunPlan {
   redisUrl: string | null;
   pgUrl: string | null;
   pushgateway: string | null;
+  /** Where the embedded target's spans go. */
+  otlpEndpoint: string | null;
 }
 
 function timestamp(d: Date): string {
@@ -74,6 +77,7 @@ export function planRun(flags: RunFlags, now = new Date()): RunPlan {
   }
   if (flags.exporter && !flags.pushgateway) throw new UsageError('--exporter prometheus needs --pushgateway URL');
   if (flags.pushgateway && !flags.exporter) throw new UsageError('--pushgateway goes with --exporter prometheus');
+  if (flags.otlpEndpoint && targetUrl) throw new UsageError('--otlp-endpoint: only the embedded target is traced by the run; trace your own service with node --import wireflame/register');
   return {
     scenario,
     durationMs,
@@ -86,6 +90,7 @@ export function planRun(flags: RunFlags, now = new Date()): RunPlan {
     redisUrl: flags.redisUrl ? backendUrl(flags.redisUrl, '--redis-url', ['redis:']) : null,
     pgUrl: flags.pgUrl ? backendUrl(flags.pgUrl, '--pg-url', ['postgres:', 'postgresql:']) : null,
     pushgateway: flags.pushgateway ? backendUrl(flags.pushgateway, '--pushgateway', ['http:', 'https:']) : null,
+    otlpEndpoint: flags.otlpEndpoint ? backendUrl(flags.otlpEndpoint, '--otlp-endpoint', ['http:', 'https:']) : null,
   };
 }
 

@@ -13,7 +13,8 @@ import { runRegistry } from '../metrics/run-metrics.ts';
 import { describeHost } from '../host/host.ts';
 import { kernelOff, observeKernel, type KernelObserver } from '../kernel/observer.ts';
 import { runLoad } from '../load/generator.ts';
-import { startSystem, type RunningSystem } from '../load/system.ts';
+import { startSystem, startsEmbeddedTarget, type RunningSystem } from '../load/system.ts';
+import { BPFFS } from '../kernel/environment.ts';
 import { buildResult } from '../report/build-result.ts';
 import { progressLine } from './progress.ts';
 import { planRun, type RunFlags } from './run-plan.ts';
@@ -56,11 +57,21 @@ export async function run(flags: RunFlags): Promise<number> {
 
   let system: RunningSystem | undefined;
   let kernel: KernelObserver | undefined;
-  const hostInfo = describeHost();
-  const cloudInfo = discoverCloud();
+  let hostInfo: ReturnType<typeof describeHost> | undefined;
+  let cloudInfo: ReturnType<typeof discoverCloud> | undefined;
   try {
-    system = await startSystem({ needs: plan.scenario.needs, ...plan });
-    kernel = system.unobservable ? kernelOff(system.unobservable) : observeKernel(system.observed(), system.services);
+    const systemPlan = { needs: plan.scenario.needs, ...plan };
+    // The embedded target attributes kernel time to its requests through the
+    // run's maps, so they exist, pinned, before it starts.
+    const shareDir = `${BPFFS}/wireflame-run-${process.pid}`;
+    if (startsEmbeddedTarget(systemPlan)) kernel = observeKernel([], { shareDir });
+    const pinDir = kernel && !kernel.unavailable ? shareDir : undefined;
+    // Started after the programs load: loading blocks the event loop, and
+    // the discovery's deadline would pass while its answers wait unread.
+    hostInfo = describeHost();
+    cloudInfo = discoverCloud();
+    system = await startSystem({ ...systemPlan, tracing: { pinDir, otlpEndpoint: plan.otlpEndpoint ?? undefined } });
+    kernel ??= system.unobservable ? kernelOff(system.unobservable) : observeKernel(system.observed());
     if (kernel.unavailable && !flags.json) process.stderr.write(`wireflame: ${kernel.unavailable}\n`);
 
     const session = await plan.scenario.open({ ...system.context, connections: plan.connections });
@@ -82,7 +93,7 @@ export async function run(flags: RunFlags): Promise<number> {
     clearInterval(watchForks);
     const endedAt = new Date();
     await session.close();
-    const kernelResult = kernel.finish();
+    const kernelResult = kernel.finish(system.services);
 
     const result = buildResult({
       scenario: plan.scenario.name,

@@ -2,6 +2,7 @@
  * What the machine offers eBPF: kernel release, BTF, privileges, bpffs.
  * Read from /proc and /sys only, so it works without the addon and as any user.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 
@@ -42,6 +43,11 @@ export function bpffsMounted(mounts = readFileSync('/proc/mounts', 'utf8')): boo
     const [, dir, type] = l.split(' ');
     return dir === BPFFS && type === 'bpf';
   });
+}
+
+/** Mounts bpffs where the kernel expects pins, unless it is there (needs CAP_SYS_ADMIN). */
+export function ensureBpffs(): void {
+  if (!bpffsMounted()) execFileSync('mount', ['-t', 'bpf', 'bpf', BPFFS]);
 }
 
 export function readEnvironment(): Environment {

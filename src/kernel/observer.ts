@@ -3,7 +3,9 @@
  * summarize what its sockets went through. Without kernel access the run
  * goes on and the result says why the stages are missing.
  */
+import { mkdirSync, rmSync } from 'node:fs';
 import type { KernelResult, PeerResult } from '../report/result-schema.ts';
+import { ensureBpffs } from './environment.ts';
 import type { PeerStats } from './codec.ts';
 import { HOOK_COUNTERS } from './layout.ts';
 import { KernelSession, KernelUnavailableError } from './session.ts';
@@ -17,8 +19,8 @@ export interface KernelObserver {
   add(pids: number[]): void;
   /** Starts the window the summary covers (the end of warm-up). */
   mark(): void;
-  /** Summarizes, detaches; safe to call twice. */
-  finish(): KernelResult;
+  /** Summarizes, detaches; safe to call twice. `services` names peers by "address:port". */
+  finish(services?: Map<string, string>): KernelResult;
 }
 
 /** No kernel data for this run, and why. */
@@ -53,13 +55,32 @@ export function peerDelta(after: PeerStats[], before: PeerStats[], services: Map
     .sort((a, b) => b.total_ms - a.total_ms);
 }
 
-/** `services` names peers by "address:port" (the backends a run started or was given). */
-export function observeKernel(pids: number[], services: Map<string, string> = new Map()): KernelObserver {
+export interface ObserveOptions {
+  /**
+   * Pins the shared maps here for an instrumented target to write span
+   * owners into (as it would an agent's); removed by finish().
+   */
+  shareDir?: string;
+}
+
+/** Observes `pids` (more can be added later, so it may start empty). */
+export function observeKernel(pids: number[], options: ObserveOptions = {}): KernelObserver {
   let session: KernelSession;
   try {
-    session = KernelSession.open({ filter: { kind: 'pids', pids } });
+    session = KernelSession.open({ filter: { kind: 'pids', pids }, sharedOwners: options.shareDir !== undefined });
   } catch (err) {
     return kernelOff(err instanceof KernelUnavailableError ? err.message : `kernel stages off: ${String(err)}`);
+  }
+  const shareDir = options.shareDir;
+  if (shareDir) {
+    try {
+      ensureBpffs();
+      mkdirSync(shareDir, { recursive: true });
+      session.pinMaps(shareDir);
+    } catch (err) {
+      session.close();
+      return kernelOff(`kernel stages off: cannot pin maps in ${shareDir}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    }
   }
   let before = session.histograms();
   let peersBefore = session.peerStats();
@@ -74,7 +95,7 @@ export function observeKernel(pids: number[], services: Map<string, string> = ne
       before = session.histograms();
       peersBefore = session.peerStats();
     },
-    finish() {
+    finish(services = new Map<string, string>()) {
       if (result) return result;
       const stages = summarizeStages(histogramDelta(session.histograms(), before));
       const counters = session.counters();
@@ -89,6 +110,10 @@ export function observeKernel(pids: number[], services: Map<string, string> = ne
         event_drops: total('eventDrops'),
         map_full: total('mapFull'),
       };
+      if (shareDir) {
+        session.unpinMaps(shareDir);
+        rmSync(shareDir, { recursive: true, force: true });
+      }
       session.close();
       return result;
     },

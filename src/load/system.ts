@@ -11,7 +11,7 @@ import type { Backend } from './backends/child.ts';
 import { startPostgres } from './backends/postgres.ts';
 import { startRedis } from './backends/redis.ts';
 import type { ScenarioContext, ScenarioNeeds } from './scenario.ts';
-import { startEmbeddedTarget, type TargetProcess } from './target/process.ts';
+import { startEmbeddedTarget, type TargetProcess, type TargetTracing } from './target/process.ts';
 
 export interface SystemPlan {
   needs: ScenarioNeeds;
@@ -19,6 +19,13 @@ export interface SystemPlan {
   targetPid: number | null;
   redisUrl: string | null;
   pgUrl: string | null;
+  /** How the embedded target is traced. */
+  tracing?: TargetTracing;
+}
+
+/** Whether the plan starts the embedded target (the scenario drives HTTP and no --target was given). */
+export function startsEmbeddedTarget(plan: Pick<SystemPlan, 'needs' | 'targetUrl'>): boolean {
+  return plan.needs.target && !plan.targetUrl;
 }
 
 export interface RunningSystem {
@@ -80,7 +87,7 @@ export async function startSystem(plan: SystemPlan): Promise<RunningSystem> {
     let redis: Backend | null = null;
     let postgres: Backend | null = null;
     // With --target, the user's service brings its own backends.
-    const embedded = plan.needs.target && !plan.targetUrl;
+    const embedded = startsEmbeddedTarget(plan);
     if (plan.needs.redis && (embedded || !plan.needs.target)) {
       if (plan.redisUrl) await assertRedis(plan.redisUrl);
       else started.push((redis = await startRedis()));
@@ -92,7 +99,7 @@ export async function startSystem(plan: SystemPlan): Promise<RunningSystem> {
     const redisUrl = plan.redisUrl ?? redis?.url;
     const pgUrl = plan.pgUrl ?? postgres?.url;
     let target: TargetProcess | null = null;
-    if (embedded) started.push((target = await startEmbeddedTarget({ redisUrl, pgUrl })));
+    if (embedded) started.push((target = await startEmbeddedTarget({ redisUrl, pgUrl }, plan.tracing)));
 
     // The service under load: the target when there is one, else the backend the scenario drives.
     const roots = plan.needs.target

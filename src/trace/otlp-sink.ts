@@ -18,7 +18,7 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace';
-import { newSpanId } from '../correlate/trace-context.ts';
+import { newSpanId } from './trace-context.ts';
 import { monoToWall } from './clock.ts';
 import { kernelAttributes, serverStartNs, stageIntervals } from './kernel-spans.ts';
 import type { AttributeValue, SpanRecord } from './span-record.ts';

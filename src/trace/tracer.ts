@@ -6,7 +6,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Socket } from 'node:net';
-import { newSpanId, newTraceId, parseTraceparent } from '../correlate/trace-context.ts';
+import { newSpanId, newTraceId, parseTraceparent } from './trace-context.ts';
 import { monoNs } from './clock.ts';
 import type { ExportSampler } from './export-sampler.ts';
 import { lastStageEndNs, mergeStats, sendComplete } from './kernel-spans.ts';

@@ -11,12 +11,27 @@ export interface TargetProcess {
 }
 
 const entry = fileURLToPath(new URL('./server.ts', import.meta.url));
+const register = new URL('../../trace/register.ts', import.meta.url).href;
 
-export async function startEmbeddedTarget(backends: Backends = {}): Promise<TargetProcess> {
-  const env = { ...process.env };
+/** How the target is traced: it runs under the register entry, as a user's service would. */
+export interface TargetTracing {
+  /** The run's pinned shared maps; undefined: kernel stages off. */
+  pinDir?: string;
+  /** Where its spans go; undefined: not exported. */
+  otlpEndpoint?: string;
+}
+
+export async function startEmbeddedTarget(backends: Backends = {}, tracing: TargetTracing = {}): Promise<TargetProcess> {
+  const env: NodeJS.ProcessEnv = {
+    OTEL_SERVICE_NAME: 'wireflame-target',
+    ...process.env,
+    WIREFLAME_KERNEL: tracing.pinDir ? 'agent' : 'off',
+  };
+  if (tracing.pinDir) env.WIREFLAME_PIN_DIR = tracing.pinDir;
+  if (tracing.otlpEndpoint) env.WIREFLAME_OTLP_ENDPOINT = tracing.otlpEndpoint;
   if (backends.redisUrl) env.WIREFLAME_REDIS_URL = backends.redisUrl;
   if (backends.pgUrl) env.WIREFLAME_PG_URL = backends.pgUrl;
-  const child: ChildProcess = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  const child: ChildProcess = spawn(process.execPath, ['--import', register, entry], { stdio: ['ignore', 'pipe', 'inherit'], env });
   const exited = once(child, 'exit').then(([code]) => {
     throw new Error(`embedded target exited with code ${code} before listening`);
   });

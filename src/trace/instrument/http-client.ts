@@ -6,7 +6,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { formatTraceparent } from '../../correlate/trace-context.ts';
+import { formatTraceparent } from '../trace-context.ts';
 import type { Tracer } from '../tracer.ts';
 import type { SpanRecord } from '../span-record.ts';
 
