@@ -1,5 +1,8 @@
 #include "kernel_object.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 
@@ -78,7 +81,14 @@ Napi::Value KernelObject::SetAutoload(const Napi::CallbackInfo& info) {
 Napi::Value KernelObject::Load(const Napi::CallbackInfo& info) {
   if (!obj_) throw Napi::Error::New(info.Env(), "kernel object is closed");
   TakeLibbpfLog();
+  // The verifier gives up with EAGAIN when a signal is pending, and a
+  // profiler (SIGPROF, many times a second) would keep one pending through
+  // every retry: signals wait on this thread until the programs are loaded.
+  sigset_t all, saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &saved);
   int err = bpf_object__load(obj_);
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   if (err) {
     std::string log = TakeLibbpfLog();
     try {

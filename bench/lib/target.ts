@@ -6,12 +6,12 @@ import { fileURLToPath } from 'node:url';
 /** `cpu` pins the target, so that it and the load generator do not trade cores between runs. */
 export async function startTarget(
   script: string,
-  opts: { args?: string[]; cpu?: number } = {},
+  opts: { args?: string[]; cpu?: number; nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ child: ChildProcess; port: number }> {
   const path = fileURLToPath(new URL(`../fixtures/${script}`, import.meta.url));
-  const argv = [process.execPath, path, ...(opts.args ?? [])];
+  const argv = [process.execPath, ...(opts.nodeArgs ?? []), path, ...(opts.args ?? [])];
   const [cmd, ...rest] = opts.cpu === undefined ? argv : ['taskset', '-c', String(opts.cpu), ...argv];
-  const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...opts.env } });
   const [line] = (await once(child.stdout!.setEncoding('utf8'), 'data')) as [string];
   const port = Number(line.trim());
   if (!port) throw new Error(`target ${script} printed no port: ${line}`);

@@ -66,7 +66,7 @@ function openKernel(config: TracingConfig): KernelLink | string {
 /** One line on what tracing did, for the service's log when it exits. */
 export function tracingSummary(t: Tracing): string {
   const c = t.tracer.counters;
-  const parts = [`traced ${c.requests} requests (${c.withKernel} with kernel stages) and ${c.backendCalls} backend calls`];
+  const parts = [`traced ${c.requests} requests (${c.withKernel} with kernel stages, ${c.awaitedSend} waited for their last bytes) and ${c.backendCalls} backend calls`];
   if (t.sink) {
     const e = t.sink.counters;
     parts.push(`exported ${e.spansExported} spans, ${e.spansFailed} failed, ${e.requestsDropped} requests dropped (export backlog full)`);

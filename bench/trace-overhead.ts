@@ -1,0 +1,96 @@
+/**
+ * What tracing costs a service: the fastify hello target with no agent,
+ * against the same target under the register entry with its own probes
+ * (100 % of requests attributed, sampled + slow-tail export to a local OTLP
+ * receiver), and under the register entry with kernel stages off (the
+ * JavaScript share of the cost). Each run starts a fresh target process, so
+ * no probe or state stays behind between variants; runs are interleaved.
+ *
+ * 1. Saturated throughput: wrk on CPU 0, the target on CPU 1.
+ * 2. p99 latency at a fixed 2k req/s: `wireflame run --target` (open loop).
+ *
+ *   node bench/trace-overhead.ts [--pairs 6] [--seconds 3] [--rate-seconds 8]
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { startOtlpReceiver } from '../test/helpers/otlp-receiver.ts';
+import { startTarget } from './lib/target.ts';
+import { median, wrk } from './lib/wrk.ts';
+
+const run = promisify(execFile);
+const { values } = parseArgs({
+  options: {
+    pairs: { type: 'string', default: '6' },
+    seconds: { type: 'string', default: '3' },
+    'rate-seconds': { type: 'string', default: '8' },
+  },
+});
+const pairs = Number(values.pairs);
+const load = { seconds: Number(values.seconds), connections: 32, cpu: 0 };
+const cli = fileURLToPath(new URL('../bin/wireflame.js', import.meta.url));
+const register = new URL('../src/trace/register.ts', import.meta.url).href;
+const receiver = await startOtlpReceiver();
+
+type Variant = 'none' | 'traced' | 'js-only';
+const VARIANTS: Variant[] = ['none', 'traced', 'js-only'];
+const options: Record<Variant, { nodeArgs?: string[]; env?: NodeJS.ProcessEnv }> = {
+  none: {},
+  traced: { nodeArgs: ['--import', register], env: { WIREFLAME_KERNEL: 'self', WIREFLAME_OTLP_ENDPOINT: receiver.endpoint } },
+  'js-only': { nodeArgs: ['--import', register], env: { WIREFLAME_KERNEL: 'off', WIREFLAME_OTLP_ENDPOINT: receiver.endpoint } },
+};
+
+async function withTarget<T>(variant: Variant, fn: (url: string) => Promise<T>): Promise<T> {
+  const { child, port } = await startTarget('hello-server.ts', { cpu: 1, ...options[variant] });
+  try {
+    const url = `http://127.0.0.1:${port}/`;
+    await wrk(url, { ...load, seconds: 1 }); // JIT warm-up
+    return await fn(url);
+  } finally {
+    child.kill();
+  }
+}
+
+async function p99AtRate(url: string): Promise<number> {
+  const { stdout } = await run(
+    'taskset',
+    ['-c', '0', process.execPath, cli, 'run', '--target', url, '--rate', '2000', '--duration', `${values['rate-seconds']}s`, '--warmup', '1s', '--json', '--out', mkdtempSync(join(tmpdir(), 'wf-bench-'))],
+    { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, WIREFLAME_CLOUD: 'off' } },
+  );
+  return (JSON.parse(stdout) as { latency_p99_ms: number }).latency_p99_ms;
+}
+
+const rps: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
+const cpu: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
+const p99: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
+try {
+  for (let i = 0; i < pairs; i++) {
+    for (const v of VARIANTS) {
+      const r = await withTarget(v, (url) => wrk(url, load));
+      rps[v].push(r.rps);
+      cpu[v].push(r.cpuNsPerRequest);
+    }
+    process.stderr.write(`round ${i + 1}/${pairs}: ${VARIANTS.map((v) => `${v} ${rps[v].at(-1)!.toFixed(0)}`).join(', ')} req/s\n`);
+  }
+  for (let i = 0; i < Math.max(2, Math.floor(pairs / 2)); i++) {
+    for (const v of VARIANTS) p99[v].push(await withTarget(v, p99AtRate));
+    process.stderr.write(`rate round ${i + 1}: ${VARIANTS.map((v) => `${v} p99 ${p99[v].at(-1)} ms`).join(', ')}\n`);
+  }
+} finally {
+  await receiver.close();
+}
+
+const pct = (v: Variant) => ((median(rps[v]) / median(rps.none)) * 100).toFixed(1);
+console.log(`fastify hello (CPU 1), wrk -t1 -c${load.connections} (CPU 0), ${pairs} interleaved rounds of ${load.seconds}s, a fresh target each run`);
+for (const v of VARIANTS) {
+  console.log(
+    `${v.padEnd(8)} median ${median(rps[v]).toFixed(0).padStart(6)} req/s (${pct(v)} % of none), CPU ${(median(cpu[v]) / 1000).toFixed(2)} us/request  [${rps[v].map((x) => x.toFixed(0)).join(', ')}]`,
+  );
+}
+console.log(`traced throughput: ${pct('traced')} % of no agent (target >= 95 %)`);
+console.log(`p99 at 2k req/s (open loop, ${values['rate-seconds']}s runs): ${VARIANTS.map((v) => `${v} ${median(p99[v]).toFixed(2)} ms [${p99[v].join(', ')}]`).join('; ')}`);
+console.log(`traced p99: ${((median(p99.traced) / median(p99.none) - 1) * 100).toFixed(1)} % over no agent (target <= +10 %)`);
+console.log(`spans received by the local OTLP receiver: ${receiver.spans.length}`);
