@@ -39,6 +39,19 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * `btf` is a constant at every call site, so only one branch is compiled. */
 #define KREAD(btf, ptr, field) ((btf) ? (ptr)->field : BPF_CORE_READ(ptr, field))
 
+/* How a record names the span its bytes belong to: by trace and span id in
+ * the span-keyed hash, or as the socket's slot at the generation the record
+ * began under (a later owner of the slot does not get them). */
+#define OWNER_NONE 0
+#define OWNER_HASH 1
+#define OWNER_SLOT 2
+
+struct owner_ref {
+	struct wf_owner_key key;
+	__u32 kind; /* OWNER_* */
+	__u32 gen;  /* OWNER_SLOT: the slot's generation */
+};
+
 struct tx_call {
 	__u64 ts;      /* when the call began; 0 = slot free */
 	__u64 ts_hi;   /* when sent_hi last advanced */
@@ -46,9 +59,7 @@ struct tx_call {
 	__u32 end;     /* start + the bytes the call was given */
 	__u32 sent_hi; /* highest sequence of the call seen at IP output */
 	__u32 flags;
-	struct wf_owner_key owner;
-	__u32 has_owner;
-	__u32 reserved;
+	struct owner_ref owner;
 };
 
 /* When unread bytes became ready, and how far reads had got then: a read
@@ -80,8 +91,8 @@ struct skb_queued {
 	__u64 cookie;
 	__u64 sk; /* for the raw event's addresses; the skb holds a reference */
 	__u32 bytes;
-	__u32 has_owner;
-	struct wf_owner_key owner;
+	__u32 reserved;
+	struct owner_ref owner;
 	__u32 seq;
 	__u32 tgid;
 };
@@ -100,6 +111,14 @@ struct {
 	__type(key, __u64);
 	__type(value, struct wf_owner);
 } wf_owners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WF_SLOTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct wf_slot);
+} wf_slots SEC(".maps");
 
 /* Per-span stage aggregates; user space reads and deletes them at span end. */
 struct {
@@ -296,8 +315,7 @@ struct stage_rec {
 	__u64 duration;
 	__u64 end_ts;
 	__u64 cookie;
-	struct wf_owner_key owner;
-	__u32 has_owner;
+	struct owner_ref owner;
 	__u32 bytes;
 	__u32 tgid;
 	__u32 seq;
@@ -334,8 +352,8 @@ static __noinline void fill_event(struct wf_event *e, struct stage_rec *r, struc
 	e->seq = r->seq;
 	e->seq_end = r->seq_end;
 	e->stage = r->stage;
-	if (r->has_owner)
-		__builtin_memcpy(e->trace_id, &r->owner, sizeof(r->owner));
+	if (r->owner.kind)
+		__builtin_memcpy(e->trace_id, &r->owner.key, sizeof(r->owner.key));
 	if (!sk)
 		return;
 	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -373,6 +391,15 @@ static __noinline void emit_event(struct wf_config *cfg, struct stage_rec *r, st
 	bpf_ringbuf_submit(e, flags);
 }
 
+/* The slot the socket holds, if it holds its own. */
+static __always_inline struct wf_slot *slot_of(__u64 cookie)
+{
+	__u32 idx = cookie & (WF_SLOTS - 1);
+	struct wf_slot *s = bpf_map_lookup_elem(&wf_slots, &idx);
+
+	return s && s->cookie == cookie ? s : NULL;
+}
+
 /* Histogram for 100 % of traffic, the owner's aggregate, and a sampled raw event. */
 static __noinline void record_stage(struct wf_config *cfg, struct stage_rec *r, struct sock *sk)
 {
@@ -387,12 +414,17 @@ static __noinline void record_stage(struct wf_config *cfg, struct stage_rec *r, 
 		h->sum_ns[stage] += r->duration;
 	}
 
-	if (r->has_owner) {
-		struct wf_span_stats *s = bpf_map_lookup_elem(&wf_span_stats, &r->owner);
+	if (r->owner.kind == OWNER_SLOT) {
+		struct wf_slot *slot = slot_of(r->cookie);
+
+		if (slot && slot->gen == r->owner.gen)
+			agg_add(&slot->stage[stage], r->duration, r->end_ts, r->bytes);
+	} else if (r->owner.kind == OWNER_HASH) {
+		struct wf_span_stats *s = bpf_map_lookup_elem(&wf_span_stats, &r->owner.key);
 
 		if (!s) {
-			bpf_map_update_elem(&wf_span_stats, &r->owner, &zero_span_stats, BPF_NOEXIST);
-			s = bpf_map_lookup_elem(&wf_span_stats, &r->owner);
+			bpf_map_update_elem(&wf_span_stats, &r->owner.key, &zero_span_stats, BPF_NOEXIST);
+			s = bpf_map_lookup_elem(&wf_span_stats, &r->owner.key);
 			if (!s)
 				count_map_full(r->hook);
 		}
@@ -404,24 +436,32 @@ static __noinline void record_stage(struct wf_config *cfg, struct stage_rec *r, 
 		emit_event(cfg, r, sk);
 }
 
-/* The shared map is large and its lookups miss the cache: skip them until
- * user space has written an owner at all. */
-static __always_inline struct wf_owner *owner_of(struct wf_config *cfg, __u64 cookie)
+/* The socket's current owner into *ref (kind OWNER_NONE when it has none);
+ * returns the owner's WF_OWNER_* flags. The slot comes first: it needs no
+ * hashing. The shared hash is large and its lookups miss the cache: they
+ * are skipped until user space has written an owner at all. */
+static __always_inline __u32 owner_ref_of(struct wf_config *cfg, __u64 cookie, struct owner_ref *ref)
 {
+	ref->kind = OWNER_NONE;
 	if (!cookie || !cfg->owners_used)
-		return NULL;
-	return bpf_map_lookup_elem(&wf_owners, &cookie);
-}
+		return 0;
+	struct wf_slot *s = slot_of(cookie);
 
-/* Copies the socket's current owner; false when it has none. */
-static __always_inline __u32 copy_owner(struct wf_config *cfg, __u64 cookie, struct wf_owner_key *dst)
-{
-	struct wf_owner *o = owner_of(cfg, cookie);
+	if (s) {
+		if (!s->gen)
+			return 0;
+		ref->kind = OWNER_SLOT;
+		ref->gen = s->gen;
+		__builtin_memcpy(&ref->key, s->trace_id, sizeof(ref->key));
+		return s->flags;
+	}
+	struct wf_owner *o = bpf_map_lookup_elem(&wf_owners, &cookie);
 
 	if (!o)
 		return 0;
-	__builtin_memcpy(dst, o, sizeof(*dst));
-	return 1;
+	ref->kind = OWNER_HASH;
+	__builtin_memcpy(&ref->key, o, sizeof(ref->key));
+	return o->flags;
 }
 
 /* ---- per-socket state ---- */
@@ -511,8 +551,7 @@ static __always_inline void call_rec(struct stage_rec *r, struct sock_state *st,
 	r->bytes = seq_end - c->start;
 	r->stage = stage;
 	r->hook = WF_HOOK_IP_OUT;
-	r->has_owner = c->has_owner;
-	__builtin_memcpy(&r->owner, &c->owner, sizeof(r->owner));
+	r->owner = c->owner;
 }
 
 /* The call's last byte reached IP output at ts_hi. */
@@ -579,7 +618,7 @@ static __always_inline void tx_call_begin(struct sock *sk, __u32 left, bool btf)
 	c->end = seq + left;
 	c->sent_hi = seq;
 	c->flags = 0;
-	c->has_owner = copy_owner(cfg, st->cookie, &c->owner);
+	owner_ref_of(cfg, st->cookie, &c->owner);
 	st->next = (slot + 1) & (TX_CALLS - 1);
 	count_hit(WF_HOOK_TCP_SENDMSG);
 }
@@ -623,14 +662,15 @@ static __noinline void tx_first_byte(struct wf_config *cfg, struct sock *sk,
 }
 
 /* Bytes of one segment reached IP output: advance every call they carry.
- * Returns 1 with the owner of the call that carries the segment's first
- * byte, so that the device queue charges the right request. */
+ * Sets *owner to the owner of the call that carries the segment's first
+ * byte, so that the device queue charges the right request, and returns 1;
+ * 0 when no call carries it. */
 static __noinline __u32 tx_transmit(struct wf_config *cfg, struct sock *sk, struct sock_state *st,
-				    struct tcp_seg *seg, struct wf_owner_key *owner)
+				    struct tcp_seg *seg, struct owner_ref *owner)
 {
 	__u64 now = seg->now;
 	__u32 seg_end = seg->seq + seg->len;
-	__u32 has_owner = 0;
+	__u32 found = 0;
 
 	count_hit(WF_HOOK_IP_OUT);
 #pragma clang loop unroll(disable)
@@ -643,9 +683,9 @@ static __noinline __u32 tx_transmit(struct wf_config *cfg, struct sock *sk, stru
 			c->sent_hi = seg_end;
 			c->ts_hi = now;
 		}
-		if (c->has_owner && !seq_before(seg->seq, c->start)) {
-			__builtin_memcpy(owner, &c->owner, sizeof(*owner));
-			has_owner = 1;
+		if (c->owner.kind && !seq_before(seg->seq, c->start)) {
+			*owner = c->owner;
+			found = 1;
 		}
 		if (!(c->flags & CALL_FIRST_SEEN) && !seq_before(c->start, seg->seq)) {
 			c->flags |= CALL_FIRST_SEEN;
@@ -654,7 +694,7 @@ static __noinline __u32 tx_transmit(struct wf_config *cfg, struct sock *sk, stru
 		if (!seq_before(c->sent_hi, c->end))
 			tx_call_complete(cfg, sk, st, c);
 	}
-	return has_owner;
+	return found;
 }
 
 static __always_inline void ip_output(struct sk_buff *skb, bool btf)
@@ -662,7 +702,7 @@ static __always_inline void ip_output(struct sk_buff *skb, bool btf)
 	struct wf_config *cfg = wf_cfg();
 	struct sock *sk = KREAD(btf, skb, sk);
 	struct tcp_seg seg;
-	struct wf_owner_key unused;
+	struct owner_ref unused = {};
 
 	if (!cfg || !sk)
 		return;
@@ -686,8 +726,7 @@ static __noinline void dev_queue_done(struct wf_config *cfg, struct skb_queued *
 	r.seq_end = q->seq + q->bytes;
 	r.stage = WF_STAGE_DEV_QUEUE;
 	r.hook = hook;
-	r.has_owner = q->has_owner;
-	__builtin_memcpy(&r.owner, &q->owner, sizeof(r.owner));
+	r.owner = q->owner;
 	record_stage(cfg, &r, (struct sock *)q->sk);
 }
 
@@ -708,10 +747,10 @@ static __always_inline void dev_queue(struct sk_buff *skb)
 	struct skb_queued q = {};
 
 	/* With ip_local_out hooked, its program already matched the calls. */
-	if (cfg->tx_match_at_dev_queue)
-		q.has_owner = tx_transmit(cfg, sk, st, &seg, &q.owner);
-	else
-		q.has_owner = copy_owner(cfg, st->cookie, &q.owner);
+	if (!cfg->tx_match_at_dev_queue)
+		owner_ref_of(cfg, st->cookie, &q.owner);
+	else if (!tx_transmit(cfg, sk, st, &seg, &q.owner))
+		q.owner.kind = OWNER_NONE; /* no call of an owner carries it */
 	count_hit(WF_HOOK_DEV_QUEUE);
 	q.ts = seg.now;
 	q.cookie = st->cookie;
@@ -781,7 +820,7 @@ static __noinline void peer_answered(struct wf_config *cfg, struct sock *sk, str
 	r.tgid = st->tgid;
 	r.stage = WF_STAGE_PEER_WAIT;
 	r.hook = WF_HOOK_RX_READY;
-	r.has_owner = copy_owner(cfg, st->cookie, &r.owner);
+	owner_ref_of(cfg, st->cookie, &r.owner);
 
 	peer.family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	peer.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
@@ -894,17 +933,23 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 	r.bytes = ret;
 	r.stage = WF_STAGE_RX_QUEUE;
 	r.hook = WF_HOOK_RX_READ;
-	struct wf_owner *o = owner_of(cfg, st->cookie);
+	struct owner_ref owner = {};
+	__u32 flags = owner_ref_of(cfg, st->cookie, &owner);
 
 	/* A server's bytes belong to the request they start, which has no
-	 * owner entry yet: park them for user space to claim. A socket with
-	 * no owner at all may be a server's new connection: park those too
-	 * once user space writes owners (the map is an LRU). */
-	if (cfg->owners_used && (!o || (o->flags & WF_OWNER_SERVER))) {
+	 * owner yet: park them for user space to claim, in the slot or in the
+	 * hash. A socket with no owner at all may be a server's new
+	 * connection: park those too once user space writes owners (the hash
+	 * is an LRU). */
+	if (owner.kind == OWNER_SLOT && (flags & WF_OWNER_SERVER)) {
+		struct wf_slot *slot = slot_of(st->cookie);
+
+		if (slot)
+			agg_add(&slot->parked_rx, r.duration, r.end_ts, ret);
+	} else if (cfg->owners_used && (owner.kind == OWNER_NONE || (flags & WF_OWNER_SERVER))) {
 		rx_pending_add(st->cookie, r.duration, r.end_ts, ret);
-	} else if (o) {
-		__builtin_memcpy(&r.owner, o, sizeof(r.owner));
-		r.has_owner = 1;
+	} else {
+		r.owner = owner;
 	}
 	record_stage(cfg, &r, sk);
 }
@@ -925,6 +970,10 @@ static __always_inline void sock_closed(struct sock *sk)
 
 	count_hit(WF_HOOK_SOCK_CLOSE);
 	if (cookie) {
+		struct wf_slot *slot = slot_of(cookie);
+
+		if (slot)
+			__sync_val_compare_and_swap(&slot->cookie, cookie, 0);
 		bpf_map_delete_elem(&wf_owners, &cookie);
 		bpf_map_delete_elem(&wf_rx_pending, &cookie);
 	}

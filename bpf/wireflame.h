@@ -68,6 +68,26 @@ struct wf_span_stats {
 	struct wf_stage_agg stage[WF_STAGES];
 };
 
+/*
+ * Slots: the per-request path with no system call. A socket's slot is
+ * cookie % WF_SLOTS in an mmap'd array. User space claims it by swapping
+ * its cookie in (0 -> cookie; a slot held by another live socket sends that
+ * socket down the hash path), writes each new owner in place and bumps gen;
+ * the kernel adds stages into it while gen is the one a record began
+ * under, and frees it when the socket closes.
+ */
+#define WF_SLOTS 16384 /* a power of two */
+
+struct wf_slot {
+	__u64 cookie;      /* the socket holding the slot; 0 = free */
+	__u32 gen;         /* bumped by user space at each owner change; 0 = no owner yet */
+	__u32 flags;       /* WF_OWNER_* */
+	__u8 trace_id[16]; /* the owner, for raw events */
+	__u8 span_id[8];
+	struct wf_stage_agg parked_rx;        /* a server's receive waits, for the request they start */
+	struct wf_stage_agg stage[WF_STAGES]; /* the owner's stages since gen was bumped */
+};
+
 struct wf_hist {
 	__u64 slot[WF_STAGES][WF_HIST_SLOTS];
 	__u64 sum_ns[WF_STAGES];

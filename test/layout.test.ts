@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { OBJECT_PATH } from '../src/kernel/addon.ts';
-import { FILTER, HIST_SLOTS, HOOK_COUNTERS, INLINE_PIDS, LAYOUTS, OWNER_SERVER, STAGES } from '../src/kernel/layout.ts';
+import { FILTER, HIST_SLOTS, HOOK_COUNTERS, INLINE_PIDS, LAYOUTS, OWNER_SERVER, SLOTS, STAGES } from '../src/kernel/layout.ts';
 
 interface BtfType {
   id: number;
@@ -58,6 +58,7 @@ test('constants match bpf/wireflame.h', () => {
   HOOK_COUNTERS.forEach((h, i) => assert.equal(defines.get(`WF_HOOK_${h.toUpperCase()}`), i, `WF_HOOK_${h.toUpperCase()}`));
   assert.equal(defines.get('WF_HIST_SLOTS'), HIST_SLOTS);
   assert.equal(defines.get('WF_INLINE_PIDS'), INLINE_PIDS);
+  assert.equal(defines.get('WF_SLOTS'), SLOTS);
   assert.equal(defines.get('WF_FILTER_ALL'), FILTER.all);
   assert.equal(defines.get('WF_FILTER_PID'), FILTER.pid);
   assert.equal(defines.get('WF_FILTER_CGROUP'), FILTER.cgroup);

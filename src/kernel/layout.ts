@@ -128,4 +128,20 @@ export const EVENT = {
   },
 } as const satisfies StructLayout;
 
-export const LAYOUTS: readonly StructLayout[] = [OWNER, OWNER_KEY, STAGE_AGG, SPAN_STATS, HIST, PEER_KEY, COUNTERS, CONFIG, EVENT];
+export const SLOTS = 16384;
+
+export const SLOT = {
+  name: 'wf_slot',
+  size: 328,
+  fields: {
+    cookie: u64(0),
+    gen: u32(8),
+    flags: u32(12),
+    trace_id: bytes(16, 16),
+    span_id: bytes(32, 8),
+    parked_rx: bytes(40, STAGE_AGG.size),
+    stage: bytes(88, STAGE_AGG.size * STAGES.length),
+  },
+} as const satisfies StructLayout;
+
+export const LAYOUTS: readonly StructLayout[] = [OWNER, OWNER_KEY, STAGE_AGG, SPAN_STATS, SLOT, HIST, PEER_KEY, COUNTERS, CONFIG, EVENT];

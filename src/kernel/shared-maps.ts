@@ -17,11 +17,13 @@ import {
   type StageAgg,
 } from './codec.ts';
 import { OWNER, SPAN_STATS, STAGE_AGG, type Stage } from './layout.ts';
+import { SLOT_TABLE_BYTES, SlotTable } from './slot-table.ts';
 
 export const SHARED_MAPS = {
   owners: 'wf_owners',
   spanStats: 'wf_span_stats',
   rxPending: 'wf_rx_pending',
+  slots: 'wf_slots',
 } as const;
 
 export type SharedMapFds = Record<keyof typeof SHARED_MAPS, number>;
@@ -37,9 +39,17 @@ export class SharedMaps {
   protected readonly native: Native;
   private readonly shared: SharedMapFds;
 
+  private slotTable: SlotTable | undefined;
+
   constructor(native: Native, shared: SharedMapFds) {
     this.native = native;
     this.shared = shared;
+  }
+
+  /** The mmap'd slot table, mapped on first use; it lives as long as this process. */
+  slots(): SlotTable {
+    this.slotTable ??= new SlotTable(this.native.mapMmap(this.shared.slots, SLOT_TABLE_BYTES));
+    return this.slotTable;
   }
 
   socketCookie(socket: Socket): bigint {

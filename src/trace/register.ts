@@ -7,7 +7,7 @@ import { TracingConfigError, tracingConfig } from './config.ts';
 import { startTracing, tracingSummary } from './start.ts';
 
 try {
-  const tracing = startTracing(tracingConfig(process.env));
+  const tracing = await startTracing(tracingConfig(process.env));
   // Spans still queued are sent when the service winds down by itself.
   process.once('beforeExit', () => void tracing.shutdown());
   process.once('exit', () => process.stderr.write(`${tracingSummary(tracing)}\n`));

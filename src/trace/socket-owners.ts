@@ -1,84 +1,127 @@
 /**
- * Tells the kernel which span owns a socket, through the shared maps. One
- * bpf() call when the owner changes and none when it does not: a keep-alive
- * socket that writes twice for one request is written once, and a socket's
- * cookie is asked once in its life.
+ * Tells the kernel which span owns a socket, and takes the span's kernel
+ * time back at its end. A socket's first use costs system calls (its cookie,
+ * its slot, its first request's parked bytes); every request after that is
+ * plain memory in the mmap'd slot table. A socket whose slot another live
+ * socket holds falls back to the shared hash: one bpf() call per owner
+ * change, one at span end.
  */
 import type { Socket } from 'node:net';
 import type { StageAgg } from '../kernel/codec.ts';
 import type { Stage } from '../kernel/layout.ts';
 import type { SharedMaps } from '../kernel/shared-maps.ts';
+import type { SlotTable } from '../kernel/slot-table.ts';
+import { mergeStats } from './kernel-spans.ts';
+
+/** Where a span's kernel time accumulates: a slot at a generation, or (slot -1) the hash, keyed by its ids. */
+export interface KernelHold {
+  slot: number;
+  gen: number;
+  traceId: string;
+  spanId: string;
+  /**
+   * What is already out of the kernel: on the hash path, every read so far;
+   * on a slot, its stages as they were when the socket's next owner took it
+   * (the next request can only come once this one's bytes are all out).
+   */
+  settled: Partial<Record<Stage, StageAgg>> | null;
+  /** The slot has a new owner: settled is final. */
+  superseded: boolean;
+}
 
 const COOKIE = Symbol('wireflame.cookie');
-const OWNER = Symbol('wireflame.owner');
+const SLOT = Symbol('wireflame.slot');
+const HOLD = Symbol('wireflame.hold');
 
 interface Tagged {
   [COOKIE]?: bigint;
-  [OWNER]?: string;
+  [SLOT]?: number;
+  [HOLD]?: KernelHold;
 }
 
 export interface OwnerCounters {
-  /** Owner changes written to the kernel. */
-  writes: number;
-  /** Writes skipped: the socket already belonged to that span. */
+  /** Owner changes written to the slot table. */
+  slotWrites: number;
+  /** Owner changes written to the hash (the socket's slot was taken). */
+  hashWrites: number;
+  /** Owner writes skipped: the socket already belonged to that span. */
   unchanged: number;
   /** Sockets that could not be tagged (closed, not TCP, map full). */
   failed: number;
 }
 
+export interface Owned {
+  hold: KernelHold;
+  /** A server socket's receive waits for the request starting now. */
+  parked: StageAgg | null;
+}
+
 export class SocketOwners {
-  readonly counters: OwnerCounters = { writes: 0, unchanged: 0, failed: 0 };
+  readonly counters: OwnerCounters = { slotWrites: 0, hashWrites: 0, unchanged: 0, failed: 0 };
   private readonly maps: SharedMaps;
+  private readonly slots: SlotTable;
 
   constructor(maps: SharedMaps) {
     this.maps = maps;
+    this.slots = maps.slots();
   }
 
-  /**
-   * From now on the socket's kernel time goes to the span. A server socket's
-   * received bytes belong to the request they start, so they were parked in
-   * the kernel; they are claimed here and returned.
-   */
-  own(socket: Socket, traceId: string, spanId: string, server: boolean): StageAgg | null {
+  /** From now on the socket's kernel time goes to the span; null when the socket cannot be tagged. */
+  own(socket: Socket, traceId: string, spanId: string, server: boolean): Owned | null {
     const s = socket as Socket & Tagged;
-    const key = traceId + spanId;
-    if (s[OWNER] === key) {
+    const held = s[HOLD];
+    if (held && held.traceId === traceId && held.spanId === spanId) {
       this.counters.unchanged++;
-      return null;
+      return { hold: held, parked: null };
     }
-    const cookie = this.cookie(s);
-    if (cookie === null) return null;
     try {
-      const parked = server ? this.maps.takeRxPending(cookie) : null;
-      this.maps.setOwner(cookie, { traceId, spanId, server });
-      s[OWNER] = key;
-      this.counters.writes++;
-      return parked;
+      const first = s[COOKIE] === undefined;
+      const cookie = (s[COOKIE] ??= this.maps.socketCookie(s));
+      if (first) this.bind(s, cookie);
+      const slot = s[SLOT]!;
+      // The first request's bytes arrived before the socket had an owner: the kernel parked them in the hash.
+      let parked = first && server ? this.maps.takeRxPending(cookie) : null;
+      let hold: KernelHold;
+      if (held && held.slot >= 0) {
+        held.settled = this.slots.read(held.slot, held.gen);
+        held.superseded = true;
+      }
+      if (slot >= 0) {
+        const slotParked = server ? this.slots.takeParked(slot) : null;
+        parked ??= slotParked;
+        hold = { slot, gen: this.slots.setOwner(slot, traceId, spanId, server), traceId, spanId, settled: null, superseded: false };
+        this.counters.slotWrites++;
+      } else {
+        if (server && !first) parked = this.maps.takeRxPending(cookie);
+        this.maps.setOwner(cookie, { traceId, spanId, server });
+        hold = { slot: -1, gen: 0, traceId, spanId, settled: null, superseded: false };
+        this.counters.hashWrites++;
+      }
+      s[HOLD] = hold;
+      return { hold, parked };
     } catch {
+      // Not connected yet, or not TCP: tried again at the next owner change.
       this.counters.failed++;
       return null;
     }
   }
 
-  /** The span's kernel time, removed from the kernel (one lookup). */
-  take(traceId: string, spanId: string): Record<Stage, StageAgg> | null {
+  /** The span's kernel time so far, all of it at every call (read again while its last bytes go out). */
+  read(hold: KernelHold): Partial<Record<Stage, StageAgg>> | null {
+    if (hold.superseded) return hold.settled;
+    if (hold.slot >= 0) return this.slots.read(hold.slot, hold.gen);
     try {
-      return this.maps.takeSpanStats({ traceId, spanId });
+      const delta = this.maps.takeSpanStats(hold);
+      if (delta) hold.settled = mergeStats(hold.settled, delta);
     } catch {
       this.counters.failed++;
-      return null;
     }
+    return hold.settled;
   }
 
-  private cookie(s: Socket & Tagged): bigint | null {
-    if (s[COOKIE] !== undefined) return s[COOKIE];
-    try {
-      s[COOKIE] = this.maps.socketCookie(s);
-    } catch {
-      // Not connected yet, or not TCP: asked again next time.
-      this.counters.failed++;
-      return null;
-    }
-    return s[COOKIE];
+  private bind(s: Socket & Tagged, cookie: bigint): void {
+    const slot = this.slots.claim(cookie);
+    s[SLOT] = slot;
+    if (slot >= 0) s.once('close', () => this.slots.release(slot, cookie));
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { StageAgg } from '../kernel/codec.ts';
 import type { Stage } from '../kernel/layout.ts';
+import type { KernelHold } from './socket-owners.ts';
 
 export type AttributeValue = string | number | boolean;
 
@@ -26,10 +27,14 @@ export interface SpanRecord {
   kernel: Partial<Record<Stage, StageAgg>> | null;
   /** Client spans (backend calls) that ended inside this span. */
   children: SpanRecord[];
+  /** Where the kernel keeps this span's time while it runs; null when it owns no socket. */
+  hold: KernelHold | null;
+  /** A server span's receive waits, parked by the kernel before the span began. */
+  parkedRx: StageAgg | null;
 }
 
 export function newSpan(
   fields: Pick<SpanRecord, 'traceId' | 'spanId' | 'parentSpanId' | 'kind' | 'name' | 'startNs'>,
 ): SpanRecord {
-  return { ...fields, endNs: 0, attributes: {}, error: undefined, kernel: null, children: [] };
+  return { ...fields, endNs: 0, attributes: {}, error: undefined, kernel: null, children: [], hold: null, parkedRx: null };
 }

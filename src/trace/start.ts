@@ -11,7 +11,7 @@ import { ExportSampler } from './export-sampler.ts';
 import { instrumentHttpClient } from './instrument/http-client.ts';
 import { instrumentHttpServer } from './instrument/http-server.ts';
 import { instrumentOnRequire } from './instrument/on-require.ts';
-import { OtlpSink } from './otlp-sink.ts';
+import type { OtlpSink } from './otlp-sink.ts';
 import { SocketOwners } from './socket-owners.ts';
 import { Tracer } from './tracer.ts';
 
@@ -66,7 +66,11 @@ function openKernel(config: TracingConfig): KernelLink | string {
 /** One line on what tracing did, for the service's log when it exits. */
 export function tracingSummary(t: Tracing): string {
   const c = t.tracer.counters;
-  const parts = [`traced ${c.requests} requests (${c.withKernel} with kernel stages, ${c.awaitedSend} waited for their last bytes) and ${c.backendCalls} backend calls`];
+  const parts = [`traced ${c.requests} requests (${c.withKernel} with kernel stages, ${c.awaitedSend} waited for their last bytes, ${c.sendIncomplete} in vain) and ${c.backendCalls} backend calls`];
+  if (t.owners) {
+    const o = t.owners.counters;
+    parts.push(`socket owners written ${o.slotWrites} times in slots, ${o.hashWrites} in the hash, ${o.failed} failed`);
+  }
   if (t.sink) {
     const e = t.sink.counters;
     parts.push(`exported ${e.spansExported} spans, ${e.spansFailed} failed, ${e.requestsDropped} requests dropped (export backlog full)`);
@@ -79,15 +83,16 @@ export interface StartOptions {
   log?: (line: string) => void;
 }
 
-export function startTracing(config: TracingConfig, options: StartOptions = {}): Tracing {
+export async function startTracing(config: TracingConfig, options: StartOptions = {}): Promise<Tracing> {
   const existing = currentTracing();
   if (existing) return existing;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const kernel = openKernel(config);
   const owners = typeof kernel === 'string' ? null : new SocketOwners(kernel.maps);
   const exporting = config.otlpEndpoint !== undefined || config.otlpFromEnv;
+  // The OpenTelemetry SDK takes ~0.2 s to load: only a process that exports pays it.
   const sink = exporting
-    ? new OtlpSink({
+    ? new (await import('./otlp-sink.ts')).OtlpSink({
         endpoint: config.otlpEndpoint,
         serviceName: config.serviceName,
         maxInFlight: config.exportMaxInFlight,

@@ -74,10 +74,11 @@ export class Tracer {
       name,
       startNs: monoNs(),
     });
-    const owners = this.options.owners;
-    if (owners && socket) {
-      const parked = owners.own(socket, span.traceId, span.spanId, true);
-      if (parked) span.kernel = { rx_queue: parked };
+    const owned = socket ? this.options.owners?.own(socket, span.traceId, span.spanId, true) : null;
+    if (owned) {
+      span.hold = owned.hold;
+      span.parkedRx = owned.parked;
+      if (owned.parked) span.kernel = { rx_queue: owned.parked };
     }
     return span;
   }
@@ -141,7 +142,8 @@ export class Tracer {
 
   /** The client span's bytes go out on this socket from now on. */
   ownSocket(span: SpanRecord, socket: Socket): void {
-    this.options.owners?.own(socket, span.traceId, span.spanId, false);
+    const owned = this.options.owners?.own(socket, span.traceId, span.spanId, false);
+    if (owned) span.hold = owned.hold;
   }
 
   finishClient(span: SpanRecord, error: string | undefined): void {
@@ -152,8 +154,9 @@ export class Tracer {
     this.counters.backendCalls++;
   }
 
+  /** The span's kernel time: what was parked for it at its start, and what its socket did since. */
   private takeKernel(span: SpanRecord): void {
-    const taken = this.options.owners?.take(span.traceId, span.spanId);
-    if (taken) span.kernel = mergeStats(span.kernel, taken);
+    const since = span.hold ? this.options.owners?.read(span.hold) : null;
+    if (since) span.kernel = mergeStats(span.parkedRx ? { rx_queue: span.parkedRx } : null, since);
   }
 }
