@@ -13,6 +13,8 @@ APT_PACKAGES=(
   redis-server postgresql
   # the Pushgateway the metrics tests push to
   prometheus-pushgateway
+  # `go tool pprof`, which the tests use to read the profiles we write
+  golang-go
 )
 
 missing=()

@@ -19,6 +19,12 @@ export interface TracingConfig {
   exportTailQuantile: number;
   /** Spans handed to the exporter and not yet acknowledged, at most. */
   exportMaxInFlight: number;
+  /** Where the fused profile goes at exit; undefined: no profiling. */
+  profileDir: string | undefined;
+  /** Wall sampling interval of the profiler. */
+  profileIntervalMicros: number;
+  /** Heap sampling interval in bytes; 0: no heap profile. */
+  heapIntervalBytes: number;
 }
 
 export class TracingConfigError extends Error {
@@ -59,5 +65,8 @@ export function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig {
     exportRatio: fraction(env, 'WIREFLAME_EXPORT_RATIO', 0.01, false),
     exportTailQuantile: fraction(env, 'WIREFLAME_EXPORT_TAIL', 0.99, true),
     exportMaxInFlight: positiveInt(env, 'WIREFLAME_EXPORT_MAX_IN_FLIGHT', 4096),
+    profileDir: env.WIREFLAME_PROFILE_DIR || undefined,
+    profileIntervalMicros: positiveInt(env, 'WIREFLAME_PROFILE_INTERVAL_US', 10_000),
+    heapIntervalBytes: env.WIREFLAME_HEAP_INTERVAL_BYTES === '0' ? 0 : positiveInt(env, 'WIREFLAME_HEAP_INTERVAL_BYTES', 512 * 1024),
   };
 }

@@ -10,6 +10,8 @@ try {
   const tracing = await startTracing(tracingConfig(process.env));
   // Spans still queued are sent when the service winds down by itself.
   process.once('beforeExit', () => void tracing.shutdown());
+  // First of the exit listeners: @datadog/pprof's own stops the profiler and drops its samples.
+  process.prependOnceListener('exit', () => tracing.writeProfile());
   process.once('exit', () => process.stderr.write(`${tracingSummary(tracing)}\n`));
 } catch (err) {
   if (!(err instanceof TracingConfigError)) throw err;

@@ -14,6 +14,7 @@ import { instrumentOnRequire } from './instrument/on-require.ts';
 import type { OtlpSink } from './otlp-sink.ts';
 import { SocketOwners } from './socket-owners.ts';
 import { Tracer } from './tracer.ts';
+import type { SpanRecord } from './span-record.ts';
 
 export interface Tracing {
   tracer: Tracer;
@@ -21,8 +22,22 @@ export interface Tracing {
   kernel: { source: 'agent' | 'self' } | { source: 'off'; reason: string };
   sink: OtlpSink | null;
   owners: SocketOwners | null;
-  /** Exports what is queued, releases the kernel. */
+  /** Writes the fused profile, when profiling (synchronous: it also runs at exit); once. */
+  writeProfile(): void;
+  /** Writes the profile, exports what is queued, releases the kernel. */
   shutdown(): Promise<void>;
+}
+
+/** The profiler and the per-route totals it is fused with; loaded only when profiling. */
+async function startProfiling(config: TracingConfig) {
+  const [{ RequestProfiler }, { RouteStats }, { writeProfiles }] = await Promise.all([
+    import('../profile/profiler.ts'),
+    import('../profile/route-stats.ts'),
+    import('../profile/write-profiles.ts'),
+  ]);
+  const profiler = new RequestProfiler({ intervalMicros: config.profileIntervalMicros, heapIntervalBytes: config.heapIntervalBytes });
+  profiler.start();
+  return { profiler, stats: new RouteStats(), write: writeProfiles };
 }
 
 const KEY = Symbol.for('wireflame.tracing');
@@ -99,21 +114,37 @@ export async function startTracing(config: TracingConfig, options: StartOptions 
         hooks: typeof kernel === 'string' ? undefined : kernel.hooks,
       })
     : null;
+  const profiling = config.profileDir ? await startProfiling(config) : null;
   const tracer = new Tracer({
     owners,
     sink,
     sampler: new ExportSampler({ ratio: config.exportRatio, tailQuantile: config.exportTailQuantile }),
+    ...(profiling ? { onEnter: (span: SpanRecord) => profiling.profiler.enter(span) } : {}),
   });
+  if (profiling) tracer.onFinish((span) => profiling.stats.record(span));
   instrumentHttpServer(tracer);
   instrumentHttpClient(tracer);
   instrumentOnRequire(tracer);
   if (typeof kernel === 'string') log(`wireflame: ${kernel}`);
+  let profileWritten = false;
   const tracing: Tracing = {
     tracer,
     kernel: typeof kernel === 'string' ? { source: 'off', reason: kernel } : { source: kernel.source },
     sink,
     owners,
+    writeProfile() {
+      if (!profiling || !config.profileDir || profileWritten) return;
+      profileWritten = true;
+      const written = profiling.write(config.profileDir, {
+        service: config.serviceName ?? 'service',
+        result: profiling.profiler.stop(),
+        stats: profiling.stats,
+        kernelOff: typeof kernel === 'string' ? kernel : null,
+      });
+      for (const note of written.notes) log(`wireflame: profile: ${note}`);
+    },
     async shutdown() {
+      tracing.writeProfile();
       await sink?.shutdown();
       if (typeof kernel !== 'string') kernel.close();
     },

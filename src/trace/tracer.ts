@@ -20,6 +20,8 @@ export interface TracerOptions {
   /** Null when nothing is exported. */
   sink: OtlpSink | null;
   sampler: ExportSampler;
+  /** Called inside each request's async context as it starts (the profiler labels its samples there). */
+  onEnter?: (span: SpanRecord) => void;
 }
 
 export interface TracerCounters {
@@ -55,7 +57,12 @@ export class Tracer {
 
   /** Runs fn with span as the current request. */
   run<T>(span: SpanRecord, fn: () => T): T {
-    return this.als.run(span, fn);
+    const onEnter = this.options.onEnter;
+    if (!onEnter) return this.als.run(span, fn);
+    return this.als.run(span, () => {
+      onEnter(span);
+      return fn();
+    });
   }
 
   /** Called with every finished request, exported or not (metrics and profiles read them). */

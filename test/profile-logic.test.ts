@@ -1,0 +1,87 @@
+// The pure parts of the fused profile: how a request's time is split, and how stacks are written.
+import assert from 'node:assert/strict';
+import { gunzipSync } from 'node:zlib';
+import { test } from 'node:test';
+import { Profile } from 'pprof-format';
+import { foldedName, toFolded } from '../src/profile/folded.ts';
+import { frame, type WeightedStack } from '../src/profile/frames.ts';
+import { backendFrameName, fuse, OUTSIDE_REQUESTS, UNATTRIBUTED } from '../src/profile/fuse.ts';
+import { encodePprofGz, toPprof } from '../src/profile/pprof-encode.ts';
+import type { RouteTotals } from '../src/profile/route-stats.ts';
+
+const route = (over: Partial<RouteTotals>): RouteTotals => ({ route: 'GET /a', count: 1, wallNs: 0, kernel: {}, backends: new Map(), ...over });
+const cpu = (name: string) => ({ name, kind: 'cpu' as const, file: 'app.js', line: 1 });
+
+test('a request splits into its CPU, its kernel stages, its backend waits, and the rest', () => {
+  const stacks = fuse({
+    service: 'svc',
+    samples: [
+      { stack: [cpu('handler'), cpu('burn')], wallNs: 3e6, route: 'GET /a', spanId: 'ab' },
+      { stack: [cpu('timer')], wallNs: 1e6 },
+      { stack: [cpu('(idle)')], wallNs: 5e6 },
+    ],
+    routes: [
+      route({
+        wallNs: 10e6,
+        kernel: { rx_queue: 1e6, tx_first: 0.1e6, tx_send: 0.5e6 },
+        backends: new Map([['redis GET', { count: 1, ns: 4e6, kernel: { tx_send: 0.2e6, peer_wait: 3e6 } }]]),
+      }),
+    ],
+  });
+  const byPath = new Map(stacks.map((s) => [s.frames.map((f) => f.name).join(';'), s.ns]));
+  assert.equal(byPath.get('svc;GET /a;handler;burn'), 3e6);
+  assert.equal(byPath.get(`svc;${OUTSIDE_REQUESTS};timer`), 1e6);
+  assert.ok(![...byPath.keys()].some((k) => k.includes('(idle)')), 'idle time is not drawn');
+  assert.equal(byPath.get('svc;GET /a;[kernel] receive queue'), 1e6);
+  assert.equal(byPath.get('svc;GET /a;[kernel] tcp send queue'), 0.5e6);
+  assert.ok(![...byPath.keys()].some((k) => k.includes('first byte')), 'the first-byte stage is inside the send stage');
+  // The answer wait is timed from the send: the send is not counted twice.
+  assert.equal(byPath.get('svc;GET /a;[redis] GET;[kernel] peer answer wait'), 2.8e6);
+  assert.equal(byPath.get('svc;GET /a;[redis] GET;[kernel] tcp send queue'), 0.2e6);
+  assert.equal(byPath.get('svc;GET /a;[redis] GET'), 1e6);
+  assert.equal(byPath.get(`svc;GET /a;${UNATTRIBUTED}`), 10e6 - 3e6 - 1e6 - 0.5e6 - 4e6);
+  const labels = stacks.find((s) => s.frames.at(-1)!.name === 'burn')!.labels;
+  assert.deepEqual(labels, { route: 'GET /a', span_id: 'ab' });
+});
+
+test('backend frames are named by system and operation', () => {
+  assert.equal(backendFrameName('redis GET'), '[redis] GET');
+  assert.equal(backendFrameName('pg INSERT'), '[pg] INSERT');
+  assert.equal(backendFrameName('GET api.local'), '[http] GET api.local');
+});
+
+test('hostile names survive folding: separators replaced, the rest kept', () => {
+  const long = 'x'.repeat(5000);
+  const name = `<script>alert("a;b")</script>\n${long}`;
+  assert.equal(foldedName(name), `<script>alert("a:b")</script> ${long}`);
+  const text = toFolded([{ frames: [frame('svc', 'service'), frame(name, 'cpu')], ns: 7, labels: {} }]);
+  assert.equal(text, `svc;${foldedName(name)} 7\n`);
+  assert.equal(toFolded([]), '');
+});
+
+test('pprof: leaf first, synthetic frames tagged by file, labels kept, values in ns', () => {
+  const stacks: WeightedStack[] = [
+    { frames: [frame('svc', 'service'), frame('GET /a', 'route'), cpu('burn')], ns: 5, labels: { route: 'GET /a', span_id: 'ff' } },
+    { frames: [frame('svc', 'service'), frame('GET /a', 'route'), frame('[kernel] receive queue', 'kernel')], ns: 9, labels: { route: 'GET /a' } },
+  ];
+  const p = Profile.decode(gunzipSync(encodePprofGz(toPprof(stacks, { timeNanos: 1, durationNanos: 2 }))));
+  const str = (i: unknown) => p.stringTable.strings[Number(i)];
+  assert.equal(str(p.sampleType[0]!.type), 'wall');
+  assert.equal(str(p.sampleType[0]!.unit), 'nanoseconds');
+  const leafName = (i: number) => {
+    const loc = p.location.find((l) => l.id === p.sample[i]!.locationId[0])!;
+    const fn = p.function.find((f) => f.id === loc.line[0]!.functionId)!;
+    return [str(fn.name), str(fn.filename)];
+  };
+  assert.deepEqual(leafName(0), ['burn', 'app.js']);
+  assert.deepEqual(leafName(1), ['[kernel] receive queue', '[kernel]']);
+  assert.deepEqual(p.sample.map((s) => Number(s.value[0])), [5, 9]);
+  assert.deepEqual(
+    p.sample[0]!.label.map((l) => [str(l.key), str(l.str)]),
+    [
+      ['route', 'GET /a'],
+      ['span_id', 'ff'],
+    ],
+  );
+  assert.equal(p.function.length, 4, 'each distinct frame once: svc, GET /a, burn, the stage');
+});

@@ -1,0 +1,91 @@
+/**
+ * The fused profile of a real service run under the register entry: a
+ * route that burns a known amount of CPU in a known function, and a route
+ * that waits on Redis and PostgreSQL. `go tool pprof` reads what we write.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Agent, request } from 'undici';
+import { startPostgres } from '../src/load/backends/postgres.ts';
+import { startRedis } from '../src/load/backends/redis.ts';
+import type { Backend } from '../src/load/backends/child.ts';
+import { fixture, startTracedService } from './helpers/service.ts';
+
+let redis: Backend;
+let postgres: Backend;
+const dir = mkdtempSync(join(tmpdir(), 'wireflame-profile-'));
+const BURNS = 30;
+const BURN_MS = 20;
+let stderr = '';
+
+before(async () => {
+  [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+  const service = await startTracedService(fixture('traced-service.ts'), {
+    WIREFLAME_REDIS_URL: redis.url,
+    WIREFLAME_PG_URL: postgres.url,
+    WIREFLAME_KERNEL: 'self',
+    WIREFLAME_PROFILE_DIR: dir,
+    WIREFLAME_PROFILE_INTERVAL_US: '1000',
+    OTEL_SERVICE_NAME: 'visits',
+  });
+  const dispatcher = new Agent({ connections: 1 });
+  for (let i = 0; i < BURNS; i++) await (await request(`${service.url}/burn/${BURN_MS}`, { dispatcher })).body.dump();
+  for (let i = 0; i < 30; i++) await (await request(`${service.url}/visit/${i}`, { dispatcher })).body.dump();
+  await dispatcher.close();
+  await service.stop();
+  stderr = service.stderr();
+});
+after(async () => {
+  await Promise.all([redis?.stop(), postgres?.stop()]);
+});
+
+/** Folded stacks as [frames, ns]. */
+function folded(): [string[], number][] {
+  return readFileSync(join(dir, 'stacks.folded'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const at = line.lastIndexOf(' ');
+      return [line.slice(0, at).split(';'), Number(line.slice(at + 1))];
+    });
+}
+
+const sum = (rows: [string[], number][]) => rows.reduce((a, [, ns]) => a + ns, 0);
+
+test('the burning route is ranked by its function, with the CPU time the handler spent', () => {
+  const rows = folded();
+  const burn = rows.filter(([f]) => f[0] === 'visits' && f[1] === 'GET /burn/:ms');
+  const inBurnCpu = sum(burn.filter(([f]) => f.includes('burnCpu')));
+  const injected = BURNS * BURN_MS * 1e6;
+  assert.ok(Math.abs(inBurnCpu - injected) / injected < 0.25, `burnCpu weighs ${(inBurnCpu / 1e6).toFixed(0)} ms, ${BURNS * BURN_MS} ms were burnt (25 % tolerance)`);
+  const top = [...new Map(burn.map(([f]) => [f[2]!, 0])).keys()].map((child) => [child, sum(burn.filter(([f]) => f[2] === child))] as const);
+  top.sort((a, b) => b[1] - a[1]);
+  assert.ok(sum(burn.filter(([f]) => f.includes('burnCpu'))) > sum(burn) * 0.6, `burnCpu is most of the route: ${JSON.stringify(top.slice(0, 4))}`);
+});
+
+test('the backend route shows its Redis and PostgreSQL waits and its kernel stages as frames', () => {
+  const rows = folded();
+  const visit = rows.filter(([f]) => f[1] === 'GET /visit/:n');
+  const frames = new Set(visit.map(([f]) => f.slice(2).join(';')));
+  for (const expected of ['[redis] GET', '[pg] INSERT', '[kernel] receive queue', '[kernel] tcp send queue', '[pg] INSERT;[kernel] peer answer wait']) {
+    assert.ok(frames.has(expected), `${expected} in ${[...frames].filter((f) => f.startsWith('[')).join(', ')}`);
+  }
+  const pg = sum(visit.filter(([f]) => f[2] === '[pg] INSERT'));
+  assert.ok(pg > 0 && pg < sum(visit), 'the pg wait is part of the route, not all of it');
+});
+
+test('go tool pprof reads profile.pb.gz and lists the synthetic frames', () => {
+  const top = execFileSync('go', ['tool', 'pprof', '-top', '-nodecount=200', join(dir, 'profile.pb.gz')], {
+    encoding: 'utf8',
+    env: { ...process.env, HOME: tmpdir(), PPROF_TMPDIR: tmpdir() },
+  });
+  for (const name of ['burnCpu', '[kernel] receive queue', '[redis] GET', '[pg] INSERT', 'GET /visit/:n']) assert.ok(top.includes(name), `${name} in:\n${top}`);
+  assert.match(top, /Type: wall/);
+  const heap = execFileSync('go', ['tool', 'pprof', '-top', join(dir, 'heap.pb.gz')], { encoding: 'utf8', env: { ...process.env, HOME: tmpdir() } });
+  assert.match(heap, /Type: inuse_space/);
+  assert.doesNotMatch(stderr, /profile: /, 'no part of the profile is missing');
+});
