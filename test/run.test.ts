@@ -126,7 +126,8 @@ test('Ctrl-C: the partial result is written, probes detach, the embedded target 
   const child = spawnWireflame(['run', '--duration', '60s', '--warmup', '0', '--rate', '200', '--out', out]);
   let stdout = '';
   child.stdout!.on('data', (d) => (stdout += d));
-  await new Promise((r) => setTimeout(r, 2500));
+  // Start-up (programs, backends, the traced target) takes 1 to 2 s of it.
+  await new Promise((r) => setTimeout(r, 4000));
   assert.ok(wireflamePrograms().length > 0, 'probes attached during the run');
   child.kill('SIGINT');
   const [code] = await once(child, 'exit');
