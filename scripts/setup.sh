@@ -13,8 +13,9 @@ APT_PACKAGES=(
   redis-server postgresql
   # the Pushgateway the metrics tests push to
   prometheus-pushgateway
-  # `go tool pprof`, which the tests use to read the profiles we write
-  golang-go
+  # `go tool pprof`, which the tests use to read the profiles we write, and
+  # the browser (driven by playwright-core) that opens the flame graph page
+  golang-go chromium
 )
 
 missing=()

@@ -8,11 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { startPostgres } from '../src/load/backends/postgres.ts';
 import { startRedis } from '../src/load/backends/redis.ts';
 import type { Backend } from '../src/load/backends/child.ts';
+import { launchBrowser } from './helpers/browser.ts';
 import { fixture, startTracedService } from './helpers/service.ts';
 
 let redis: Backend;
@@ -77,6 +79,30 @@ test('the backend route shows its Redis and PostgreSQL waits and its kernel stag
   const pg = sum(visit.filter(([f]) => f[2] === '[pg] INSERT'));
   assert.ok(pg > 0 && pg < sum(visit), 'the pg wait is part of the route, not all of it');
 });
+
+test('flame.html opens in Chromium with the whole run, each route and the slowest requests as views', async () => {
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 700 } });
+    await page.goto(pathToFileURL(join(dir, 'flame.html')).href);
+    const views = await page.locator('#view option').allTextContents();
+    assert.equal(views[0], 'whole run');
+    assert.ok(views.some((v) => v.startsWith('route GET /burn/:ms')) && views.some((v) => v.startsWith('route GET /visit/:n')), views.join(' | '));
+    assert.ok(views.some((v) => /^slowest #1: GET \/burn\/:ms/.test(v)), 'the slowest request is a burning one');
+    await page.locator('.frame', { hasText: 'GET /visit/:n' }).first().click();
+    assert.ok((await page.locator('.frame.backend', { hasText: '[pg] INSERT' }).count()) === 1);
+    await page.screenshot({ path: join(dir, 'flame.png') });
+    const frame = grafanaFrame();
+    assert.equal(frame.level[0], 0);
+    assert.equal(frame.value[0], frame.value.filter((_, i) => frame.level[i] === 1).reduce((a, b) => a + b, 0), 'the root holds its children');
+  } finally {
+    await browser.close();
+  }
+});
+
+function grafanaFrame(): { label: string[]; level: number[]; value: number[]; self: number[] } {
+  return JSON.parse(readFileSync(join(dir, 'flame.json'), 'utf8'));
+}
 
 test('go tool pprof reads profile.pb.gz and lists the synthetic frames', () => {
   const top = execFileSync('go', ['tool', 'pprof', '-top', '-nodecount=200', join(dir, 'profile.pb.gz')], {
