@@ -48,7 +48,7 @@ test('a hostile name is drawn as text, runs nothing, and zooming into it works',
   const url = page('hostile.html', flameHtml({ title: `t ${HOSTILE}`, views: [{ label: 'whole run', stacks }], notes: [`note ${HOSTILE}`] }));
   const p = await browser.newPage({ viewport: { width: 1200, height: 500 } });
   await p.goto(url);
-  assert.equal(await p.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined, 'no injected script ran');
+  assert.equal(await p.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned), undefined, 'no injected script ran');
   assert.equal(await p.locator('img').count(), 0, 'no injected element');
   assert.ok((await p.title()).startsWith('t <img src=x onerror='), 'the title shows the name as text');
   const hostile = p.locator('.frame.cpu', { hasText: '<img src=x onerror=' });

@@ -22,6 +22,8 @@ export interface RunFlags {
   exporter?: string;
   pushgateway?: string;
   otlpEndpoint?: string;
+  /** false with --no-profile. */
+  profile?: boolean;
   json?: boolean;
 }
 
@@ -42,6 +44,8 @@ export interface RunPlan {
   pushgateway: string | null;
   /** Where the embedded target's spans go. */
   otlpEndpoint: string | null;
+  /** Whether the embedded target is profiled (its fused profile goes to outDir). */
+  profile: boolean;
 }
 
 function timestamp(d: Date): string {
@@ -91,6 +95,7 @@ export function planRun(flags: RunFlags, now = new Date()): RunPlan {
     pgUrl: flags.pgUrl ? backendUrl(flags.pgUrl, '--pg-url', ['postgres:', 'postgresql:']) : null,
     pushgateway: flags.pushgateway ? backendUrl(flags.pushgateway, '--pushgateway', ['http:', 'https:']) : null,
     otlpEndpoint: flags.otlpEndpoint ? backendUrl(flags.otlpEndpoint, '--otlp-endpoint', ['http:', 'https:']) : null,
+    profile: flags.profile !== false && scenario.needs.target && !targetUrl,
   };
 }
 

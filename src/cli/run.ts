@@ -4,7 +4,7 @@
  * partial result is still written, probes are detached and the embedded
  * target is stopped.
  */
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { discoverCloud } from '../host/cloud.ts';
@@ -70,7 +70,15 @@ export async function run(flags: RunFlags): Promise<number> {
     // the discovery's deadline would pass while its answers wait unread.
     hostInfo = describeHost();
     cloudInfo = discoverCloud();
-    system = await startSystem({ ...systemPlan, tracing: { pinDir, otlpEndpoint: plan.otlpEndpoint ?? undefined } });
+    system = await startSystem({
+      ...systemPlan,
+      tracing: {
+        pinDir,
+        otlpEndpoint: plan.otlpEndpoint ?? undefined,
+        profileDir: plan.profile ? plan.outDir : undefined,
+        onSpawn: (pid) => kernel?.add([pid]),
+      },
+    });
     kernel ??= system.unobservable ? kernelOff(system.unobservable) : observeKernel(system.observed());
     if (kernel.unavailable && !flags.json) process.stderr.write(`wireflame: ${kernel.unavailable}\n`);
 
@@ -94,14 +102,18 @@ export async function run(flags: RunFlags): Promise<number> {
     const endedAt = new Date();
     await session.close();
     const kernelResult = kernel.finish(system.services);
+    // The embedded target writes its profile as it stops.
+    const running = system;
+    system = undefined;
+    await running.stop();
 
     const result = buildResult({
       scenario: plan.scenario.name,
       startedAt,
       endedAt,
       target: {
-        url: system.context.targetUrl ?? system.context.redisUrl ?? system.context.pgUrl ?? '',
-        embedded: system.embeddedTarget,
+        url: running.context.targetUrl ?? running.context.redisUrl ?? running.context.pgUrl ?? '',
+        embedded: running.embeddedTarget,
       },
       pacing: {
         mode: plan.pacing.kind === 'rate' ? 'open' : 'closed',
@@ -117,6 +129,8 @@ export async function run(flags: RunFlags): Promise<number> {
     const file = join(plan.outDir, 'result.json');
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : `${summarize(result, file)}\n`);
+    const flame = join(plan.outDir, 'flame.html');
+    if (!flags.json && plan.profile && existsSync(flame)) process.stdout.write(`flame graph: ${flame} (pprof: ${join(plan.outDir, 'profile.pb.gz')})\n`);
     if (plan.pushgateway) {
       try {
         await pushRun(plan.pushgateway, runRegistry(result, load.latency), result.scenario);

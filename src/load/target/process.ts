@@ -19,6 +19,10 @@ export interface TargetTracing {
   pinDir?: string;
   /** Where its spans go; undefined: not exported. */
   otlpEndpoint?: string;
+  /** Where its fused profile goes when it stops; undefined: not profiled. */
+  profileDir?: string;
+  /** Told the pid at once, before the target opens its backend connections (so the kernel sees them from their first byte). */
+  onSpawn?: (pid: number) => void;
 }
 
 export async function startEmbeddedTarget(backends: Backends = {}, tracing: TargetTracing = {}): Promise<TargetProcess> {
@@ -29,9 +33,11 @@ export async function startEmbeddedTarget(backends: Backends = {}, tracing: Targ
   };
   if (tracing.pinDir) env.WIREFLAME_PIN_DIR = tracing.pinDir;
   if (tracing.otlpEndpoint) env.WIREFLAME_OTLP_ENDPOINT = tracing.otlpEndpoint;
+  if (tracing.profileDir) env.WIREFLAME_PROFILE_DIR = tracing.profileDir;
   if (backends.redisUrl) env.WIREFLAME_REDIS_URL = backends.redisUrl;
   if (backends.pgUrl) env.WIREFLAME_PG_URL = backends.pgUrl;
   const child: ChildProcess = spawn(process.execPath, ['--import', register, entry], { stdio: ['ignore', 'pipe', 'inherit'], env });
+  if (child.pid) tracing.onSpawn?.(child.pid);
   const exited = once(child, 'exit').then(([code]) => {
     throw new Error(`embedded target exited with code ${code} before listening`);
   });
