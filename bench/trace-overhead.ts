@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startOtlpReceiver } from '../test/helpers/otlp-receiver.ts';
-import { startTarget } from './lib/target.ts';
+import { withFreshTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
 
 const run = promisify(execFile);
@@ -43,16 +43,8 @@ const options: Record<Variant, { nodeArgs?: string[]; env?: NodeJS.ProcessEnv }>
   'js-only': { nodeArgs: ['--import', register], env: { WIREFLAME_KERNEL: 'off', WIREFLAME_OTLP_ENDPOINT: receiver.endpoint } },
 };
 
-async function withTarget<T>(variant: Variant, fn: (url: string) => Promise<T>): Promise<T> {
-  const { child, port } = await startTarget('hello-server.ts', { cpu: 1, ...options[variant] });
-  try {
-    const url = `http://127.0.0.1:${port}/`;
-    await wrk(url, { ...load, seconds: 1 }); // JIT warm-up
-    return await fn(url);
-  } finally {
-    child.kill();
-  }
-}
+const withTarget = <T>(variant: Variant, fn: (url: string) => Promise<T>): Promise<T> =>
+  withFreshTarget('hello-server.ts', options[variant], (url) => wrk(url, { ...load, seconds: 1 }), fn);
 
 async function p99AtRate(url: string): Promise<number> {
   const { stdout } = await run(

@@ -17,3 +17,20 @@ export async function startTarget(
   if (!port) throw new Error(`target ${script} printed no port: ${line}`);
   return { child, port };
 }
+
+/** Runs fn against a fresh target pinned to CPU 1 and warmed up by wrk, then stops it. */
+export async function withFreshTarget<T>(
+  script: string,
+  opts: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv },
+  warmUp: (url: string) => Promise<unknown>,
+  fn: (url: string) => Promise<T>,
+): Promise<T> {
+  const { child, port } = await startTarget(script, { cpu: 1, ...opts });
+  try {
+    const url = `http://127.0.0.1:${port}/`;
+    await warmUp(url);
+    return await fn(url);
+  } finally {
+    child.kill();
+  }
+}
