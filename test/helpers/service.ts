@@ -1,9 +1,10 @@
 /** Starts a test service under `node --import wireflame/register`, as a user would. */
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from '../../src/load/backends/child.ts';
+import { listeningPort } from '../../src/load/target/listening-port.ts';
 
 export const NOBODY = { uid: 65534, gid: 65534 };
 
@@ -39,22 +40,6 @@ export async function startTracedService(script: string, env: NodeJS.ProcessEnv,
   });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`service exited with code ${code} before listening: ${err.trim()}`);
-  });
-  const line = once(child.stdout!.setEncoding('utf8'), 'data').then(([chunk]) => String(chunk));
-  const { port } = JSON.parse(await Promise.race([line, exited])) as { port: number };
-  exited.catch(() => {});
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid!,
-    stderr: () => err,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await once(child, 'exit');
-      clearTimeout(timer);
-    },
-  };
+  const port = await listeningPort(child, 'service', () => err);
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stderr: () => err, stop: () => stopChild(child) };
 }

@@ -1,8 +1,9 @@
 /** Starts the embedded target as a child process and stops it. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from '../backends/child.ts';
 import type { Backends } from './app.ts';
+import { listeningPort } from './listening-port.ts';
 
 export interface TargetProcess {
   url: string;
@@ -38,21 +39,6 @@ export async function startEmbeddedTarget(backends: Backends = {}, tracing: Targ
   if (backends.pgUrl) env.WIREFLAME_PG_URL = backends.pgUrl;
   const child: ChildProcess = spawn(process.execPath, ['--import', register, entry], { stdio: ['ignore', 'pipe', 'inherit'], env });
   if (child.pid) tracing.onSpawn?.(child.pid);
-  const exited = once(child, 'exit').then(([code]) => {
-    throw new Error(`embedded target exited with code ${code} before listening`);
-  });
-  const line = once(child.stdout!.setEncoding('utf8'), 'data').then(([chunk]) => String(chunk));
-  const { port } = JSON.parse(await Promise.race([line, exited])) as { port: number };
-  exited.catch(() => {});
-  return {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid!,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await once(child, 'exit');
-      clearTimeout(timer);
-    },
-  };
+  const port = await listeningPort(child, 'embedded target');
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopChild(child) };
 }
