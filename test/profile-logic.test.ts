@@ -7,7 +7,7 @@ import { foldedName, toFolded } from '../src/profile/folded.ts';
 import { frame, type WeightedStack } from '../src/profile/frames.ts';
 import { backendFrameName, fuse, OUTSIDE_REQUESTS, UNATTRIBUTED } from '../src/profile/fuse.ts';
 import { encodePprofGz, toPprof } from '../src/profile/pprof-encode.ts';
-import type { RouteTotals } from '../src/profile/route-stats.ts';
+import { stageWallNs, wallOutside, type RouteTotals } from '../src/profile/route-stats.ts';
 
 const route = (over: Partial<RouteTotals>): RouteTotals => ({ route: 'GET /a', count: 1, wallNs: 0, kernel: {}, backends: new Map(), ...over });
 const cpu = (name: string) => ({ name, kind: 'cpu' as const, file: 'app.js', line: 1 });
@@ -84,4 +84,14 @@ test('pprof: leaf first, synthetic frames tagged by file, labels kept, values in
     ],
   );
   assert.equal(p.function.length, 4, 'each distinct frame once: svc, GET /a, burn, the stage');
+});
+
+test('a stage counts the wall time it took, not the sum of overlapping waits; the device queue only beyond the send', () => {
+  const agg = (sum: number, first: number, last: number) => ({ sumNs: BigInt(sum), maxNs: 0n, count: 3n, bytes: 0n, firstNs: BigInt(first), lastNs: BigInt(last) });
+  // Three skbs queued together, waiting 10, 20 and 30 ms: 60 ms of waits in 30 ms of wall time.
+  assert.equal(stageWallNs(agg(60e6, 100e6, 130e6)), 30e6);
+  assert.equal(stageWallNs({ ...agg(5, 0, 0), firstNs: 0n }), 5, 'untimed stages keep their sum');
+  // Sending ran from 100 to 120 ms; the device queue from 110 to 130: 10 ms of it lies beyond the send.
+  assert.equal(wallOutside(agg(20e6, 100e6, 120e6), agg(20e6, 110e6, 130e6)), 10e6);
+  assert.equal(wallOutside(undefined, agg(20e6, 110e6, 130e6)), 20e6);
 });
