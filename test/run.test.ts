@@ -46,6 +46,14 @@ test('a fixed-rate run against the embedded target: consistent result.json with 
   assert.equal(result.verdict.status, 'clean', `${result.verdict.summary}: ${JSON.stringify(rx_queue)} p50 ${result.latency_p50_ms} ${r.stderr}`);
   assert.equal(result.host.cores > 0, true);
 
+  // The target was profiled: its fused profile sits beside result.json, summed up inside it.
+  assert.ok(result.profile, 'result.json carries the profile summary');
+  assert.ok(result.profile.cpu_ms > 0 && result.profile.cpu_ms < result.profile.wall_ms, `cpu ${result.profile.cpu_ms} of ${result.profile.wall_ms} ms`);
+  assert.ok(result.profile.top_functions.length > 0);
+  for (const f of ['flame.html', 'profile.pb.gz', 'stacks.folded']) {
+    assert.ok(result.profile.files.includes(f) && existsSync(join(out, f)), `${f} written`);
+  }
+
   // The target ran under the register entry, writing span owners into the run's maps.
   const servers = receiver.spans.filter((s) => s.kind === 'SPAN_KIND_SERVER');
   assert.ok(servers.length >= 100, `warm-up, sampled and slow requests exported: ${servers.length}`);

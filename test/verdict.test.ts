@@ -20,6 +20,7 @@ const base: VerdictInput = {
   generator: { saturated: false, cpuPct: 30, sendLagP99Ms: 0.2 },
   kernel: quiet,
   peers: [],
+  profile: null,
 };
 
 test('a clean run is called clean, with no invented cause', () => {
@@ -81,4 +82,50 @@ test('without kernel data a slow tail is reported as unexplained, and kernel sta
 test('failing requests make the status errors', () => {
   assert.equal(judge({ ...base, errorRatePct: 12.5 }).status, 'errors');
   assert.equal(judge({ ...base, requests: 0 }).status, 'inconclusive');
+});
+
+const profile = (over: Partial<NonNullable<VerdictInput['profile']>> = {}): NonNullable<VerdictInput['profile']> => ({
+  wall_ms: 1000,
+  cpu_ms: 300,
+  top_functions: [
+    { name: 'burnCpu', file: '/srv/app/handlers.js', line: 12, self_ms: 240 },
+    { name: 'serialize', file: '/srv/node_modules/fastify/lib/reply.js', line: 80, self_ms: 30 },
+  ],
+  operations: [
+    { operation: 'pg INSERT', count: 400, total_ms: 200, mean_ms: 0.5 },
+    { operation: 'redis GET', count: 800, total_ms: 80, mean_ms: 0.1 },
+  ],
+  files: ['flame.html'],
+  notes: [],
+  ...over,
+});
+
+test('a CPU-bound slow tail is blamed on its JavaScript, naming the busiest functions', () => {
+  const v = judge({ ...base, latency: { ...base.latency, p50_ms: 2, p99_ms: 60, max_ms: 80 }, profile: profile({ cpu_ms: 700 }) });
+  assert.equal(v.status, 'slow');
+  assert.equal(v.causes[0]!.cause, 'application CPU (JavaScript)');
+  assert.equal(v.causes[0]!.share_pct, 70);
+  assert.match(v.causes[0]!.evidence, /busiest functions: burnCpu \(handlers\.js:12\) 240 ms, serialize \(reply\.js:80\) 30\.0 ms/);
+  assert.deepEqual(v.missing, [], 'with a profile, CPU and backend spans are not missing');
+});
+
+test('busy JavaScript alone does not make a healthy run slow', () => {
+  const v = judge({ ...base, profile: profile({ cpu_ms: 600 }) });
+  assert.equal(v.status, 'clean');
+});
+
+test('a backend named by the kernel gets its operations as evidence; without kernel data the operations are the causes', () => {
+  const peer = { address: '127.0.0.1', port: 5432, service: 'postgresql', count: 400, total_ms: 5000, mean_ms: 12.5, max_ms: 40 };
+  const withKernel = judge({ ...base, peers: [peer], profile: profile() });
+  assert.equal(withKernel.status, 'slow');
+  assert.match(withKernel.causes[0]!.evidence, /by operation: pg INSERT 400 calls, 0\.50 ms each$/);
+  const withoutKernel = judge({ ...base, kernel: null, latency: { ...base.latency, p99_ms: 50 }, profile: profile({ cpu_ms: 10 }) });
+  assert.deepEqual(
+    withoutKernel.causes.map((c) => [c.cause, c.share_pct]),
+    [
+      ['backend operation pg INSERT', 20],
+      ['backend operation redis GET', 8],
+    ],
+  );
+  assert.deepEqual(withoutKernel.missing, ['kernel stages']);
 });

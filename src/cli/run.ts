@@ -15,6 +15,7 @@ import { kernelOff, observeKernel, type KernelObserver } from '../kernel/observe
 import { runLoad } from '../load/generator.ts';
 import { startSystem, startsEmbeddedTarget, type RunningSystem } from '../load/system.ts';
 import { BPFFS } from '../kernel/environment.ts';
+import { readProfileSummary } from '../profile/profile-summary.ts';
 import { buildResult } from '../report/build-result.ts';
 import { progressLine } from './progress.ts';
 import { planRun, type RunFlags } from './run-plan.ts';
@@ -106,6 +107,7 @@ export async function run(flags: RunFlags): Promise<number> {
     const running = system;
     system = undefined;
     await running.stop();
+    const profile = plan.profile ? readProfileSummary(plan.outDir) : null;
 
     const result = buildResult({
       scenario: plan.scenario.name,
@@ -125,6 +127,7 @@ export async function run(flags: RunFlags): Promise<number> {
       kernel: kernelResult,
       host: await hostInfo,
       cloud: await cloudInfo,
+      profile,
     });
     const file = join(plan.outDir, 'result.json');
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);

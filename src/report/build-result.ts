@@ -4,7 +4,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { LoadResult } from '../load/generator.ts';
 import type { Stage } from '../kernel/layout.ts';
 import type { StageSummary } from '../kernel/stage-summary.ts';
-import { ResultSchema, type CloudResult, type HostResult, type KernelResult, type RunResult } from './result-schema.ts';
+import { ResultSchema, type CloudResult, type HostResult, type KernelResult, type ProfileSummaryResult, type RunResult } from './result-schema.ts';
 import { judge } from './verdict.ts';
 import { round } from '../util/round.ts';
 
@@ -25,6 +25,8 @@ export interface RunFacts {
   kernel: KernelResult;
   host: HostResult;
   cloud: CloudResult;
+  /** The embedded target's fused profile in numbers, when it was profiled. */
+  profile?: ProfileSummaryResult | null;
 }
 
 
@@ -63,6 +65,7 @@ export function buildResult(f: RunFacts): RunResult {
     kernel: f.kernel,
     host: f.host,
     cloud: f.cloud,
+    ...(f.profile ? { profile: f.profile } : {}),
     verdict: judge({
       latency: lat,
       requests: f.load.requests,
@@ -70,6 +73,7 @@ export function buildResult(f: RunFacts): RunResult {
       generator: f.load.generator,
       kernel: kernelStages,
       peers: f.kernel.peers,
+      profile: f.profile ?? null,
     }),
   };
   assertValidResult(result);

@@ -41,6 +41,22 @@ const Kernel = Type.Object({
   map_full: Type.Integer({ minimum: 0 }),
 });
 
+/** What the embedded target's fused profile says (the target writes it as profile-summary.json; a run copies it in). */
+const ProfileSummary = Type.Object({
+  /** Request wall time the profile covers, warm-up included: the base of its shares. */
+  wall_ms: Ms,
+  /** Of it, JavaScript running for the requests (wall-time samples labelled with a request). */
+  cpu_ms: Ms,
+  /** Where that JavaScript spent its time: functions by self time, busiest first. */
+  top_functions: Type.Array(Type.Object({ name: Type.String(), file: Type.String(), line: Type.Integer({ minimum: 0 }), self_ms: Ms })),
+  /** Backend calls by operation (redis GET, pg INSERT), busiest first. */
+  operations: Type.Array(Type.Object({ operation: Type.String(), count: Type.Integer({ minimum: 0 }), total_ms: Ms, mean_ms: Ms })),
+  /** The profile's files, by name, beside result.json. */
+  files: Type.Array(Type.String()),
+  /** What the profile lacks, one line each. */
+  notes: Type.Array(Type.String()),
+});
+
 const Cause = Type.Object({
   cause: Type.String({ description: 'what held the requests' }),
   share_pct: Type.Number({ minimum: 0, maximum: 100, description: 'share of total request time it explains' }),
@@ -106,6 +122,7 @@ export const ResultSchema = Type.Object(
       instance_type: Type.Optional(Type.String()),
       instance_id: Type.Optional(Type.String()),
     }),
+    profile: Type.Optional(ProfileSummary),
     verdict: Verdict,
   },
   { $id: 'wireflame/result.schema.json', title: 'Wireflame run result', additionalProperties: false },
@@ -116,4 +133,6 @@ export type KernelResult = Static<typeof Kernel>;
 export type VerdictResult = Static<typeof Verdict>;
 export type HostResult = Static<typeof Host>;
 export type PeerResult = Static<typeof Peer>;
+export type ProfileSummaryResult = Static<typeof ProfileSummary>;
+export { ProfileSummary as ProfileSummarySchema };
 export type CloudResult = RunResult['cloud'];

@@ -7,7 +7,7 @@
 import type { LatencySummary } from '../load/latency.ts';
 import type { StageSummary } from '../kernel/stage-summary.ts';
 import type { Stage } from '../kernel/layout.ts';
-import type { PeerResult, VerdictResult } from './result-schema.ts';
+import type { PeerResult, ProfileSummaryResult, VerdictResult } from './result-schema.ts';
 import { round } from '../util/round.ts';
 
 export interface VerdictInput {
@@ -19,7 +19,40 @@ export interface VerdictInput {
   kernel: Record<Stage, StageSummary> | null;
   /** How long the observed processes waited for each backend to answer. */
   peers: PeerResult[];
+  /** The target's fused profile in numbers, or null when it was not profiled. */
+  profile: ProfileSummaryResult | null;
 }
+
+/** Which span names belong to a backend service the kernel named: pg calls to postgresql, and so on. */
+const OPERATION_PREFIX: Record<string, string> = { postgresql: 'pg ', redis: 'redis ' };
+
+const TOP_EVIDENCE = 3;
+
+/**
+ * Busy JavaScript is named, but alone it does not make a run slow: a fast
+ * service spends much of its short requests running code. It is named when
+ * the run is slow for its tail or another cause.
+ */
+export const CPU_CAUSE = 'application CPU (JavaScript)';
+
+/** "burnCpu (app.js:12) 80 ms, ..." for the busiest functions. */
+function topFunctions(profile: ProfileSummaryResult): string {
+  return profile.top_functions
+    .slice(0, TOP_EVIDENCE)
+    .map((f) => `${f.name}${f.file ? ` (${f.file.split('/').pop()}:${f.line})` : ''} ${fmt(f.self_ms)} ms`)
+    .join(', ');
+}
+
+function operationsOf(profile: ProfileSummaryResult | null, service: string | undefined): ProfileSummaryResult['operations'] {
+  const prefix = service ? OPERATION_PREFIX[service] : undefined;
+  return prefix && profile ? profile.operations.filter((o) => o.operation.startsWith(prefix)) : [];
+}
+
+const describeOperations = (ops: ProfileSummaryResult['operations']) =>
+  ops
+    .slice(0, TOP_EVIDENCE)
+    .map((o) => `${o.operation} ${o.count} calls, ${fmt(o.mean_ms)} ms each`)
+    .join('; ');
 
 /** A run is slow when one measured cause explains at least this share of request time... */
 export const SLOW_SHARE_PCT = 25;
@@ -43,7 +76,7 @@ const STAGE_CAUSES: { stage: Stage; cause: string; what: string }[] = [
 const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 export function judge(input: VerdictInput): VerdictResult {
-  const missing = ['application CPU profile', 'backend spans'];
+  const missing = input.profile ? [] : ['application CPU profile', 'backend spans'];
   if (!input.kernel) missing.unshift('kernel stages');
   if (input.requests === 0) {
     return { status: 'inconclusive', summary: 'no request completed: nothing to judge', causes: [], missing };
@@ -76,20 +109,46 @@ export function judge(input: VerdictInput): VerdictResult {
     if (requestTimeMs <= 0) break;
     const share = Math.min(100, (peer.total_ms / requestTimeMs) * 100);
     if (share < MIN_SHARE_PCT) continue;
+    const ops = operationsOf(input.profile, peer.service);
     causes.push({
       cause: `backend ${peer.service ?? 'peer'} at ${peer.address}:${peer.port}`,
       share_pct: round(share, 1),
       evidence:
         `the service waited ${fmt(peer.total_ms)} ms in total for its answers over ${peer.count} requests ` +
-        `(${fmt(peer.mean_ms)} ms each on average, from the request leaving to the answer arriving)`,
+        `(${fmt(peer.mean_ms)} ms each on average, from the request leaving to the answer arriving)` +
+        (ops.length ? `; by operation: ${describeOperations(ops)}` : ''),
     });
+  }
+  // The profile's shares are of the request time it covered (warm-up included).
+  const profile = input.profile;
+  if (profile && profile.wall_ms > 0) {
+    const cpuShare = Math.min(100, (profile.cpu_ms / profile.wall_ms) * 100);
+    if (cpuShare >= MIN_SHARE_PCT) {
+      causes.push({
+        cause: CPU_CAUSE,
+        share_pct: round(cpuShare, 1),
+        evidence: `requests ran JavaScript for ${fmt(profile.cpu_ms)} of their ${fmt(profile.wall_ms)} ms; busiest functions: ${topFunctions(profile)}`,
+      });
+    }
+    // Without kernel data the backends are known by their spans alone.
+    if (input.peers.length === 0) {
+      for (const op of profile.operations) {
+        const share = Math.min(100, (op.total_ms / profile.wall_ms) * 100);
+        if (share < MIN_SHARE_PCT) continue;
+        causes.push({
+          cause: `backend operation ${op.operation}`,
+          share_pct: round(share, 1),
+          evidence: `${op.count} calls, ${fmt(op.total_ms)} ms in total, ${fmt(op.mean_ms)} ms each on average (client spans)`,
+        });
+      }
+    }
   }
   const generatorFirst = causes.filter((c) => c.cause === 'the load generator itself');
   const ranked = [...generatorFirst, ...causes.filter((c) => c.cause !== 'the load generator itself').sort((a, b) => b.share_pct - a.share_pct)];
 
   const { p50_ms, p99_ms } = input.latency;
   const slowTail = p99_ms > SLOW_P99_MS && p99_ms > TAIL_RATIO * Math.max(p50_ms, 0.001);
-  const dominant = ranked.some((c) => c.share_pct >= SLOW_SHARE_PCT);
+  const dominant = ranked.some((c) => c.share_pct >= SLOW_SHARE_PCT && c.cause !== CPU_CAUSE);
   const status: VerdictResult['status'] = input.generator.saturated
     ? 'inconclusive'
     : input.errorRatePct >= ERROR_PCT
