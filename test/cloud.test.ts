@@ -9,6 +9,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { discoverCloud, endpointsFromEnv } from '../src/host/cloud.ts';
+import { formatResourceAttributes } from '../src/host/otel-resource.ts';
+import { startOtlpReceiver } from './helpers/otlp-receiver.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { wireflame } from './helpers/cli.ts';
 
@@ -102,11 +104,24 @@ test('without a metadata service, discovery ends quickly and says none', async (
   assert.deepEqual(await discoverCloud(null), { provider: 'none' });
 });
 
-test('a run puts the cloud it found into result.json', async () => {
+test('a run puts the cloud it found into result.json and into its spans\' resource', async () => {
   const env = { WIREFLAME_AWS_IMDS_ENDPOINT: await fakeAws(), WIREFLAME_AZURE_IMDS_ENDPOINT: refused, WIREFLAME_GCP_METADATA_ENDPOINT: refused };
-  const r = await wireflame(['run', '--duration', '1s', '--warmup', '0', '--rate', '50', '--json', '--out', mkdtempSync(join(tmpdir(), 'wf-cloud-'))], env);
+  const receiver = await startOtlpReceiver();
+  const out = mkdtempSync(join(tmpdir(), 'wf-cloud-'));
+  const r = await wireflame(['run', '--duration', '1s', '--warmup', '0', '--rate', '50', '--json', '--out', out, '--otlp-endpoint', receiver.endpoint], env);
+  await receiver.close();
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout) as RunResult;
   assert.equal(result.cloud.provider, 'aws');
   assert.equal(result.cloud.instance_type, 'c7g.large');
+  const resource = receiver.spans[0]?.resource;
+  assert.ok(resource, 'spans arrived');
+  assert.equal(resource['cloud.provider'], 'aws');
+  assert.equal(resource['host.type'], 'c7g.large');
+  assert.equal(resource['host.cpu.model.name'], result.host.cpu_model);
+  assert.equal(resource['service.name'], 'wireflame-target');
+});
+
+test('resource attributes are percent-encoded for OTEL_RESOURCE_ATTRIBUTES', () => {
+  assert.equal(formatResourceAttributes({ 'host.cpu.model.name': 'Intel(R) Xeon, 2.1 GHz', 'a=b': 'x%y' }), 'host.cpu.model.name=Intel(R)%20Xeon%2C%202.1%20GHz,a%3Db=x%25y');
 });

@@ -16,6 +16,7 @@ import { runLoad } from '../load/generator.ts';
 import { startSystem, startsEmbeddedTarget, type RunningSystem } from '../load/system.ts';
 import { BPFFS } from '../kernel/environment.ts';
 import { readProfileSummary } from '../profile/profile-summary.ts';
+import { resourceAttributes } from '../host/otel-resource.ts';
 import { buildResult } from '../report/build-result.ts';
 import { progressLine } from './progress.ts';
 import { planRun, type RunFlags } from './run-plan.ts';
@@ -71,9 +72,12 @@ export async function run(flags: RunFlags): Promise<number> {
     // the discovery's deadline would pass while its answers wait unread.
     hostInfo = describeHost();
     cloudInfo = discoverCloud();
+    // The target's spans name the machine they ran on.
+    const resource = plan.otlpEndpoint ? resourceAttributes(await hostInfo, await cloudInfo) : undefined;
     system = await startSystem({
       ...systemPlan,
       tracing: {
+        resource,
         pinDir,
         otlpEndpoint: plan.otlpEndpoint ?? undefined,
         profileDir: plan.profile ? plan.outDir : undefined,

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { stopChild } from '../backends/child.ts';
 import type { Backends } from './app.ts';
 import { listeningPort } from './listening-port.ts';
+import { formatResourceAttributes } from '../../host/otel-resource.ts';
 
 export interface TargetProcess {
   url: string;
@@ -22,6 +23,8 @@ export interface TargetTracing {
   otlpEndpoint?: string;
   /** Where its fused profile goes when it stops; undefined: not profiled. */
   profileDir?: string;
+  /** Resource attributes of its spans (the machine: host and cloud). */
+  resource?: Record<string, string>;
   /** Told the pid at once, before the target opens its backend connections (so the kernel sees them from their first byte). */
   onSpawn?: (pid: number) => void;
 }
@@ -35,6 +38,10 @@ export async function startEmbeddedTarget(backends: Backends = {}, tracing: Targ
   if (tracing.pinDir) env.WIREFLAME_PIN_DIR = tracing.pinDir;
   if (tracing.otlpEndpoint) env.WIREFLAME_OTLP_ENDPOINT = tracing.otlpEndpoint;
   if (tracing.profileDir) env.WIREFLAME_PROFILE_DIR = tracing.profileDir;
+  if (tracing.resource) {
+    const ours = formatResourceAttributes(tracing.resource);
+    env.OTEL_RESOURCE_ATTRIBUTES = env.OTEL_RESOURCE_ATTRIBUTES ? `${env.OTEL_RESOURCE_ATTRIBUTES},${ours}` : ours;
+  }
   if (backends.redisUrl) env.WIREFLAME_REDIS_URL = backends.redisUrl;
   if (backends.pgUrl) env.WIREFLAME_PG_URL = backends.pgUrl;
   const child: ChildProcess = spawn(process.execPath, ['--import', register, entry], { stdio: ['ignore', 'pipe', 'inherit'], env });
