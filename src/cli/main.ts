@@ -53,6 +53,7 @@ program
   .option('--exporter <name>', 'also export the run: prometheus (with --pushgateway)')
   .option('--pushgateway <url>', 'the Prometheus Pushgateway to push the run to')
   .option('--otlp-endpoint <url>', 'send the embedded target\'s spans here (OTLP/gRPC, e.g. http://127.0.0.1:4317)')
+  .option('--target-profile <dir>', 'with --target-pid: the WIREFLAME_PROFILE_DIR of a target run under the register entry; its profile joins the verdict')
   .option('--no-profile', 'do not profile the embedded target (by default its fused profile and flame graph go to --out)')
   .option('--json', 'print result.json on stdout')
   .action(async (opts) => {

@@ -24,6 +24,7 @@ export interface RunFlags {
   otlpEndpoint?: string;
   /** false with --no-profile. */
   profile?: boolean;
+  targetProfile?: string;
   json?: boolean;
 }
 
@@ -46,6 +47,8 @@ export interface RunPlan {
   otlpEndpoint: string | null;
   /** Whether the embedded target is profiled (its fused profile goes to outDir). */
   profile: boolean;
+  /** With --target: the WIREFLAME_PROFILE_DIR of the target, whose profile is asked for at the end. */
+  targetProfileDir: string | null;
 }
 
 function timestamp(d: Date): string {
@@ -81,6 +84,7 @@ export function planRun(flags: RunFlags, now = new Date()): RunPlan {
   }
   if (flags.exporter && !flags.pushgateway) throw new UsageError('--exporter prometheus needs --pushgateway URL');
   if (flags.pushgateway && !flags.exporter) throw new UsageError('--pushgateway goes with --exporter prometheus');
+  if (flags.targetProfile && targetPid === null) throw new UsageError('--target-profile goes with --target and --target-pid');
   if (flags.otlpEndpoint && targetUrl) throw new UsageError('--otlp-endpoint: only the embedded target is traced by the run; trace your own service with node --import wireflame/register');
   return {
     scenario,
@@ -96,6 +100,7 @@ export function planRun(flags: RunFlags, now = new Date()): RunPlan {
     pushgateway: flags.pushgateway ? backendUrl(flags.pushgateway, '--pushgateway', ['http:', 'https:']) : null,
     otlpEndpoint: flags.otlpEndpoint ? backendUrl(flags.otlpEndpoint, '--otlp-endpoint', ['http:', 'https:']) : null,
     profile: flags.profile !== false && scenario.needs.target && !targetUrl,
+    targetProfileDir: flags.targetProfile ? resolve(flags.targetProfile) : null,
   };
 }
 

@@ -16,6 +16,7 @@ import { runLoad } from '../load/generator.ts';
 import { startSystem, startsEmbeddedTarget, type RunningSystem } from '../load/system.ts';
 import { BPFFS } from '../kernel/environment.ts';
 import { readProfileSummary } from '../profile/profile-summary.ts';
+import { assertTargetProfiles, dumpTargetProfile } from './target-profile.ts';
 import { resourceAttributes } from '../host/otel-resource.ts';
 import { buildResult } from '../report/build-result.ts';
 import { progressLine } from './progress.ts';
@@ -48,6 +49,7 @@ export async function run(flags: RunFlags): Promise<number> {
   ensureWritable(plan.outDir);
   if (plan.targetUrl) await assertReachable(plan.targetUrl);
   if (plan.pushgateway) await assertPushgatewayReady(plan.pushgateway);
+  if (plan.targetProfileDir && plan.targetPid !== null) assertTargetProfiles(plan.targetPid, plan.targetProfileDir);
 
   const abort = new AbortController();
   const onSigint = () => {
@@ -111,7 +113,11 @@ export async function run(flags: RunFlags): Promise<number> {
     const running = system;
     system = undefined;
     await running.stop();
-    const profile = plan.profile ? readProfileSummary(plan.outDir) : null;
+    const profile = plan.profile
+      ? readProfileSummary(plan.outDir)
+      : plan.targetProfileDir && plan.targetPid !== null
+        ? await dumpTargetProfile(plan.targetPid, plan.targetProfileDir)
+        : null;
 
     const result = buildResult({
       scenario: plan.scenario.name,

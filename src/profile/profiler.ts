@@ -93,15 +93,26 @@ export class RequestProfiler {
 
   /** Stops and returns what was sampled; safe to call twice. */
   stop(): ProfilerResult {
-    if (this.result) return this.result;
-    const wall = pprof.time.stop(false, ({ context }) => {
+    this.result ??= this.take(false);
+    return this.result;
+  }
+
+  /** What was sampled since the last snapshot, profiling on. */
+  snapshot(): ProfilerResult {
+    return this.result ?? this.take(true);
+  }
+
+  private take(restart: boolean): ProfilerResult {
+    const wall = pprof.time.stop(restart, ({ context }) => {
       const span = context?.context as SpanRecord | undefined;
       const labels: Record<string, string> = span?.spanId ? { span_id: span.spanId, route: span.name } : {};
       return labels;
     });
     const heap = this.options.heapIntervalBytes > 0 ? pprof.heap.profile() : null;
-    if (heap) pprof.heap.stop();
-    this.result = { samples: samplesOf(wall), heap, startNanos: this.startNanos, durationNanos: Date.now() * 1e6 - this.startNanos };
-    return this.result;
+    if (heap && !restart) pprof.heap.stop();
+    const now = Date.now() * 1e6;
+    const result = { samples: samplesOf(wall), heap, startNanos: this.startNanos, durationNanos: now - this.startNanos };
+    this.startNanos = now;
+    return result;
   }
 }

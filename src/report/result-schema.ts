@@ -43,12 +43,18 @@ const Kernel = Type.Object({
 
 /** What the embedded target's fused profile says (the target writes it as profile-summary.json; a run copies it in). */
 const ProfileSummary = Type.Object({
-  /** Request wall time the profile covers, warm-up included: the base of its shares. */
+  /** Requests the profile covers, warm-up included. */
+  requests: Type.Integer({ minimum: 0 }),
+  /** Their wall time: the base of the profile's shares. */
   wall_ms: Ms,
   /** Of it, JavaScript running for the requests (wall-time samples labelled with a request). */
   cpu_ms: Ms,
-  /** Where that JavaScript spent its time: functions by self time, busiest first. */
-  top_functions: Type.Array(Type.Object({ name: Type.String(), file: Type.String(), line: Type.Integer({ minimum: 0 }), self_ms: Ms })),
+  /**
+   * Where that JavaScript spent its time, busiest first: each sample goes to
+   * its innermost frame in the application's own code (outside Node's
+   * internals, native code and node_modules), or to its leaf when it has none.
+   */
+  top_functions: Type.Array(Type.Object({ name: Type.String(), file: Type.String(), line: Type.Integer({ minimum: 0 }), time_ms: Ms })),
   /** Backend calls by operation (redis GET, pg INSERT), busiest first. */
   operations: Type.Array(Type.Object({ operation: Type.String(), count: Type.Integer({ minimum: 0 }), total_ms: Ms, mean_ms: Ms })),
   /** The profile's files, by name, beside result.json. */

@@ -28,18 +28,19 @@ const OPERATION_PREFIX: Record<string, string> = { postgresql: 'pg ', redis: 're
 
 const TOP_EVIDENCE = 3;
 
-/**
- * Busy JavaScript is named, but alone it does not make a run slow: a fast
- * service spends much of its short requests running code. It is named when
- * the run is slow for its tail or another cause.
- */
 export const CPU_CAUSE = 'application CPU (JavaScript)';
+/**
+ * A fast service spends much of its short requests running code: that share
+ * alone is no fault. JavaScript makes a run slow when it is a large share
+ * and at least this much per request (2 ms caps a process near 500 req/s).
+ */
+const CPU_HEAVY_MS = 2;
 
 /** "burnCpu (app.js:12) 80 ms, ..." for the busiest functions. */
 function topFunctions(profile: ProfileSummaryResult): string {
   return profile.top_functions
     .slice(0, TOP_EVIDENCE)
-    .map((f) => `${f.name}${f.file ? ` (${f.file.split('/').pop()}:${f.line})` : ''} ${fmt(f.self_ms)} ms`)
+    .map((f) => `${f.name}${f.file ? ` (${f.file.split('/').pop()}:${f.line})` : ''} ${fmt(f.time_ms)} ms`)
     .join(', ');
 }
 
@@ -127,7 +128,9 @@ export function judge(input: VerdictInput): VerdictResult {
       causes.push({
         cause: CPU_CAUSE,
         share_pct: round(cpuShare, 1),
-        evidence: `requests ran JavaScript for ${fmt(profile.cpu_ms)} of their ${fmt(profile.wall_ms)} ms; busiest functions: ${topFunctions(profile)}`,
+        evidence:
+          `requests ran JavaScript for ${fmt(profile.cpu_ms)} of their ${fmt(profile.wall_ms)} ms ` +
+          `(${fmt(profile.requests ? profile.cpu_ms / profile.requests : 0)} ms each); busiest functions: ${topFunctions(profile)}`,
       });
     }
     // Without kernel data the backends are known by their spans alone.
@@ -148,7 +151,8 @@ export function judge(input: VerdictInput): VerdictResult {
 
   const { p50_ms, p99_ms } = input.latency;
   const slowTail = p99_ms > SLOW_P99_MS && p99_ms > TAIL_RATIO * Math.max(p50_ms, 0.001);
-  const dominant = ranked.some((c) => c.share_pct >= SLOW_SHARE_PCT && c.cause !== CPU_CAUSE);
+  const cpuHeavy = input.profile !== null && input.profile.requests > 0 && input.profile.cpu_ms / input.profile.requests >= CPU_HEAVY_MS;
+  const dominant = ranked.some((c) => c.share_pct >= SLOW_SHARE_PCT && (c.cause !== CPU_CAUSE || cpuHeavy));
   const status: VerdictResult['status'] = input.generator.saturated
     ? 'inconclusive'
     : input.errorRatePct >= ERROR_PCT

@@ -15,6 +15,8 @@ import type { OtlpSink } from './otlp-sink.ts';
 import { SocketOwners } from './socket-owners.ts';
 import { Tracer } from './tracer.ts';
 import type { SpanRecord } from './span-record.ts';
+import type { ProfilerResult } from '../profile/profiler.ts';
+import type { RouteStats } from '../profile/route-stats.ts';
 
 export interface Tracing {
   tracer: Tracer;
@@ -24,6 +26,8 @@ export interface Tracing {
   owners: SocketOwners | null;
   /** Writes the fused profile, when profiling (synchronous: it also runs at exit); once. */
   writeProfile(): void;
+  /** Writes the profile of the time since the last dump (or the start) and goes on profiling. */
+  dumpProfile(): void;
   /** Writes the profile, exports what is queued, releases the kernel. */
   shutdown(): Promise<void>;
 }
@@ -37,7 +41,7 @@ async function startProfiling(config: TracingConfig) {
   ]);
   const profiler = new RequestProfiler({ intervalMicros: config.profileIntervalMicros, heapIntervalBytes: config.heapIntervalBytes });
   profiler.start();
-  return { profiler, stats: new RouteStats(), write: writeProfiles };
+  return { profiler, stats: new RouteStats(), newStats: () => new RouteStats(), write: writeProfiles };
 }
 
 const KEY = Symbol.for('wireflame.tracing');
@@ -127,21 +131,31 @@ export async function startTracing(config: TracingConfig, options: StartOptions 
   instrumentOnRequire(tracer);
   if (typeof kernel === 'string') log(`wireflame: ${kernel}`);
   let profileWritten = false;
+  const write = (result: ProfilerResult, stats: RouteStats) => {
+    if (!profiling || !config.profileDir) return;
+    const written = profiling.write(config.profileDir, {
+      service: config.serviceName ?? 'service',
+      result,
+      stats,
+      kernelOff: typeof kernel === 'string' ? kernel : null,
+    });
+    for (const note of written.notes) log(`wireflame: profile: ${note}`);
+  };
   const tracing: Tracing = {
     tracer,
     kernel: typeof kernel === 'string' ? { source: 'off', reason: kernel } : { source: kernel.source },
     sink,
     owners,
     writeProfile() {
-      if (!profiling || !config.profileDir || profileWritten) return;
+      if (!profiling || profileWritten) return;
       profileWritten = true;
-      const written = profiling.write(config.profileDir, {
-        service: config.serviceName ?? 'service',
-        result: profiling.profiler.stop(),
-        stats: profiling.stats,
-        kernelOff: typeof kernel === 'string' ? kernel : null,
-      });
-      for (const note of written.notes) log(`wireflame: profile: ${note}`);
+      write(profiling.profiler.stop(), profiling.stats);
+    },
+    dumpProfile() {
+      if (!profiling || profileWritten) return;
+      const stats = profiling.stats;
+      profiling.stats = profiling.newStats();
+      write(profiling.profiler.snapshot(), stats);
     },
     async shutdown() {
       tracing.writeProfile();
