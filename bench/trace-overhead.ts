@@ -7,7 +7,11 @@
  * no probe or state stays behind between variants; runs are interleaved.
  *
  * 1. Saturated throughput: wrk on CPU 0, the target on CPU 1.
- * 2. p99 latency at a fixed 2k req/s: `wireflame run --target` (open loop).
+ * 2. p99 latency at a fixed 2k req/s: `wireflame run --target` (open loop),
+ *    and the target's own CPU time per request there, read from /proc: below
+ *    saturation it is free of the feedback that makes saturated figures
+ *    swing on a VM (a slower server lets the load generator sleep, and
+ *    waking it costs the server more).
  *
  *   node bench/trace-overhead.ts [--pairs 6] [--seconds 3] [--rate-seconds 8]
  */
@@ -18,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startOtlpReceiver } from '../test/helpers/otlp-receiver.ts';
+import { processCpuNs } from './lib/cpu.ts';
 import { withFreshTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
 
@@ -43,21 +48,29 @@ const options: Record<Variant, { nodeArgs?: string[]; env?: NodeJS.ProcessEnv }>
   'js-only': { nodeArgs: ['--import', register], env: { WIREFLAME_KERNEL: 'off', WIREFLAME_OTLP_ENDPOINT: receiver.endpoint } },
 };
 
-const withTarget = <T>(variant: Variant, fn: (url: string) => Promise<T>): Promise<T> =>
+const withTarget = <T>(variant: Variant, fn: (url: string, pid: number) => Promise<T>): Promise<T> =>
   withFreshTarget('hello-server.ts', options[variant], (url) => wrk(url, { ...load, seconds: 1 }), fn);
 
-async function p99AtRate(url: string): Promise<number> {
+const RATE = 2000;
+const WARMUP_S = 1;
+
+async function atRate(url: string, pid: number): Promise<{ p99: number; cpuUs: number }> {
+  const cpuBefore = processCpuNs(pid);
   const { stdout } = await run(
     'taskset',
-    ['-c', '0', process.execPath, cli, 'run', '--target', url, '--rate', '2000', '--duration', `${values['rate-seconds']}s`, '--warmup', '1s', '--json', '--out', mkdtempSync(join(tmpdir(), 'wf-bench-'))],
+    ['-c', '0', process.execPath, cli, 'run', '--target', url, '--rate', String(RATE), '--duration', `${values['rate-seconds']}s`, '--warmup', `${WARMUP_S}s`, '--json', '--out', mkdtempSync(join(tmpdir(), 'wf-bench-'))],
     { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, WIREFLAME_CLOUD: 'off' } },
   );
-  return (JSON.parse(stdout) as { latency_p99_ms: number }).latency_p99_ms;
+  const cpuNs = processCpuNs(pid) - cpuBefore;
+  const result = JSON.parse(stdout) as { latency_p99_ms: number; requests_total: number };
+  // The CPU spans the warm-up too, whose requests the result does not count.
+  return { p99: result.latency_p99_ms, cpuUs: cpuNs / (result.requests_total + RATE * WARMUP_S) / 1000 };
 }
 
 const rps: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
 const cpu: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
 const p99: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
+const cpuAtRate: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
 try {
   for (let i = 0; i < pairs; i++) {
     for (const v of VARIANTS) {
@@ -68,7 +81,11 @@ try {
     process.stderr.write(`round ${i + 1}/${pairs}: ${VARIANTS.map((v) => `${v} ${rps[v].at(-1)!.toFixed(0)}`).join(', ')} req/s\n`);
   }
   for (let i = 0; i < Math.max(2, Math.floor(pairs / 2)); i++) {
-    for (const v of VARIANTS) p99[v].push(await withTarget(v, p99AtRate));
+    for (const v of VARIANTS) {
+      const r = await withTarget(v, atRate);
+      p99[v].push(r.p99);
+      cpuAtRate[v].push(r.cpuUs);
+    }
     process.stderr.write(`rate round ${i + 1}: ${VARIANTS.map((v) => `${v} p99 ${p99[v].at(-1)} ms`).join(', ')}\n`);
   }
 } finally {
@@ -85,4 +102,7 @@ for (const v of VARIANTS) {
 console.log(`traced throughput: ${pct('traced')} % of no agent (target >= 95 %)`);
 console.log(`p99 at 2k req/s (open loop, ${values['rate-seconds']}s runs): ${VARIANTS.map((v) => `${v} ${median(p99[v]).toFixed(2)} ms [${p99[v].join(', ')}]`).join('; ')}`);
 console.log(`traced p99: ${((median(p99.traced) / median(p99.none) - 1) * 100).toFixed(1)} % over no agent (target <= +10 %)`);
+console.log(
+  `target CPU per request at 2k req/s (from /proc, includes its share of kernel work): ${VARIANTS.map((v) => `${v} ${median(cpuAtRate[v]).toFixed(1)} us`).join('; ')}`,
+);
 console.log(`spans received by the local OTLP receiver: ${receiver.spans.length}`);

@@ -13,3 +13,11 @@ export function busyNs(): number {
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = fields;
   return (user + nice + system + irq + softirq) * TICK_NS;
 }
+
+/** CPU time (user + system) a process has used so far, from /proc/PID/stat. */
+export function processCpuNs(pid: number): number {
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_NS;
+}

@@ -23,13 +23,13 @@ export async function withFreshTarget<T>(
   script: string,
   opts: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv },
   warmUp: (url: string) => Promise<unknown>,
-  fn: (url: string) => Promise<T>,
+  fn: (url: string, pid: number) => Promise<T>,
 ): Promise<T> {
   const { child, port } = await startTarget(script, { cpu: 1, ...opts });
   try {
     const url = `http://127.0.0.1:${port}/`;
     await warmUp(url);
-    return await fn(url);
+    return await fn(url, child.pid!);
   } finally {
     child.kill();
   }
