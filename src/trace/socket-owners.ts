@@ -79,24 +79,24 @@ export class SocketOwners {
       const cookie = (s[COOKIE] ??= this.maps.socketCookie(s));
       if (first) this.bind(s, cookie);
       const slot = s[SLOT]!;
-      // The first request's bytes arrived before the socket had an owner: the kernel parked them in the hash.
-      let parked = first && server ? this.maps.takeRxPending(cookie) : null;
-      let hold: KernelHold;
       if (held && held.slot >= 0) {
         held.settled = this.slots.read(held.slot, held.gen);
         held.superseded = true;
       }
+      // A server's bytes that arrived before the socket had a slot owner (its
+      // first request, or any request on the hash path) were parked in the hash.
+      let parked = server && (first || slot < 0) ? this.maps.takeRxPending(cookie) : null;
+      let gen = 0;
       if (slot >= 0) {
         const slotParked = server ? this.slots.takeParked(slot) : null;
         parked ??= slotParked;
-        hold = { slot, gen: this.slots.setOwner(slot, traceId, spanId, server), traceId, spanId, settled: null, superseded: false };
+        gen = this.slots.setOwner(slot, traceId, spanId, server);
         this.counters.slotWrites++;
       } else {
-        if (server && !first) parked = this.maps.takeRxPending(cookie);
         this.maps.setOwner(cookie, { traceId, spanId, server });
-        hold = { slot: -1, gen: 0, traceId, spanId, settled: null, superseded: false };
         this.counters.hashWrites++;
       }
+      const hold: KernelHold = { slot, gen, traceId, spanId, settled: null, superseded: false };
       s[HOLD] = hold;
       return { hold, parked };
     } catch {
