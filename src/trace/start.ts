@@ -106,8 +106,10 @@ export async function startTracing(config: TracingConfig, options: StartOptions 
   const existing = currentTracing();
   if (existing) return existing;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const kernel = openKernel(config);
-  const owners = typeof kernel === 'string' ? null : new SocketOwners(kernel.maps);
+  const opened = openKernel(config);
+  const link = typeof opened === 'string' ? null : opened;
+  const kernelOff = typeof opened === 'string' ? opened : null;
+  const owners = link ? new SocketOwners(link.maps) : null;
   const exporting = config.otlpEndpoint !== undefined || config.otlpFromEnv;
   // The OpenTelemetry SDK takes ~0.2 s to load: only a process that exports pays it.
   const sink = exporting
@@ -115,7 +117,7 @@ export async function startTracing(config: TracingConfig, options: StartOptions 
         endpoint: config.otlpEndpoint,
         serviceName: config.serviceName,
         maxInFlight: config.exportMaxInFlight,
-        hooks: typeof kernel === 'string' ? undefined : kernel.hooks,
+        hooks: link?.hooks,
       })
     : null;
   const profiling = config.profileDir ? await startProfiling(config) : null;
@@ -129,7 +131,7 @@ export async function startTracing(config: TracingConfig, options: StartOptions 
   instrumentHttpServer(tracer);
   instrumentHttpClient(tracer);
   instrumentOnRequire(tracer);
-  if (typeof kernel === 'string') log(`wireflame: ${kernel}`);
+  if (kernelOff) log(`wireflame: ${kernelOff}`);
   let profileWritten = false;
   const write = (result: ProfilerResult, stats: RouteStats) => {
     if (!profiling || !config.profileDir) return;
@@ -137,13 +139,13 @@ export async function startTracing(config: TracingConfig, options: StartOptions 
       service: config.serviceName ?? 'service',
       result,
       stats,
-      kernelOff: typeof kernel === 'string' ? kernel : null,
+      kernelOff,
     });
     for (const note of written.notes) log(`wireflame: profile: ${note}`);
   };
   const tracing: Tracing = {
     tracer,
-    kernel: typeof kernel === 'string' ? { source: 'off', reason: kernel } : { source: kernel.source },
+    kernel: link ? { source: link.source } : { source: 'off', reason: kernelOff ?? '' },
     sink,
     owners,
     writeProfile() {
@@ -160,7 +162,7 @@ export async function startTracing(config: TracingConfig, options: StartOptions 
     async shutdown() {
       tracing.writeProfile();
       await sink?.shutdown();
-      if (typeof kernel !== 'string') kernel.close();
+      link?.close();
     },
   };
   (globalThis as Holder)[KEY] = tracing;
