@@ -16,7 +16,7 @@ import { fuse } from './fuse.ts';
 import { encodePprofGz, toPprof } from './pprof-encode.ts';
 import { profileSummary } from './profile-summary.ts';
 import type { ProfilerResult } from './profiler.ts';
-import type { RouteStats } from './route-stats.ts';
+import type { RouteStats, RouteTotals } from './route-stats.ts';
 
 /** Routes drawn as views of their own, busiest first. */
 const ROUTE_VIEWS = 10;
@@ -24,9 +24,9 @@ const ROUTE_VIEWS = 10;
 const ms = (ns: number) => `${(ns / 1e6).toFixed(1)} ms`;
 
 /** The whole run, each busy route (rooted at the route), and each of the slowest requests. */
-function views(service: string, stacks: WeightedStack[], input: ProfileInput): FlameView[] {
+function views(stacks: WeightedStack[], routes: RouteTotals[], input: ProfileInput): FlameView[] {
   const out: FlameView[] = [{ label: 'whole run', stacks }];
-  for (const r of input.stats.routes().slice(0, ROUTE_VIEWS)) {
+  for (const r of routes.slice(0, ROUTE_VIEWS)) {
     out.push({
       label: `route ${r.route} (${r.count} requests)`,
       stacks: stacks.filter((s) => s.frames[1]?.name === r.route).map((s) => ({ ...s, frames: s.frames.slice(1) })),
@@ -34,7 +34,7 @@ function views(service: string, stacks: WeightedStack[], input: ProfileInput): F
   }
   input.stats.slowest().forEach((v, i) => {
     const samples = input.result.samples.filter((s) => s.spanId === v.spanId);
-    out.push({ label: `slowest #${i + 1}: ${v.route}, ${ms(v.wallNs)}, trace ${v.traceId}`, stacks: fuse({ service, samples, routes: [v] }) });
+    out.push({ label: `slowest #${i + 1}: ${v.route}, ${ms(v.wallNs)}, trace ${v.traceId}`, stacks: fuse({ service: input.service, samples, routes: [v] }) });
   });
   return out;
 }
@@ -72,7 +72,7 @@ export function writeProfiles(dir: string, input: ProfileInput): WrittenProfiles
     write('flame.json', `${JSON.stringify(grafanaFrame(flameTree(stacks, input.service)))}\n`);
   }
   // Drawn even when empty: the page then says that there was nothing to draw.
-  write('flame.html', flameHtml({ title: `${input.service}: where request time went`, views: views(input.service, stacks, input), notes }));
+  write('flame.html', flameHtml({ title: `${input.service}: where request time went`, views: views(stacks, routes, input), notes }));
   if (input.result.heap) write('heap.pb.gz', gzipSync(input.result.heap.encode()));
   const names = files.map((f) => f.slice(dir.length + 1));
   write('profile-summary.json', `${JSON.stringify(profileSummary(input.result.samples, routes, names, notes), null, 2)}\n`);

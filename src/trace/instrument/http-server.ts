@@ -29,9 +29,11 @@ export function instrumentHttpServer(tracer: Tracer): void {
     const req = args[0] as IncomingMessage;
     const res = args[1] as ServerResponse & Traced;
     const header = req.headers.traceparent;
-    const span = tracer.startServer(`${req.method ?? 'GET'} ${pathOf(req.url)}`, req.socket as Socket, typeof header === 'string' ? header : undefined);
-    span.attributes['http.request.method'] = req.method ?? 'GET';
-    span.attributes['url.path'] = pathOf(req.url);
+    const method = req.method ?? 'GET';
+    const path = pathOf(req.url);
+    const span = tracer.startServer(`${method} ${path}`, req.socket as Socket, typeof header === 'string' ? header : undefined);
+    span.attributes['http.request.method'] = method;
+    span.attributes['url.path'] = path;
     res[SPAN] = span;
     res[WRITTEN_BEFORE] = req.socket.bytesWritten;
     return tracer.run(span, () => Reflect.apply(emit, this, [event, ...args]) as boolean);
