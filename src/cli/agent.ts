@@ -3,7 +3,7 @@
  * loads the programs once, pins their maps in bpffs for services to find,
  * and on SIGTERM or SIGINT unpins them and detaches.
  */
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { BPFFS, ensureBpffs } from '../kernel/environment.ts';
@@ -64,7 +64,6 @@ export async function agent(flags: AgentFlags): Promise<number> {
     if (err instanceof KernelUnavailableError) throw new Error(err.message);
     throw err;
   }
-  mkdirSync(flags.pinDir, { recursive: true });
   try {
     session.pinMaps(flags.pinDir);
     if (gid !== undefined) shareWithGroup(flags.pinDir, gid);
@@ -77,7 +76,6 @@ export async function agent(flags: AgentFlags): Promise<number> {
     clearInterval(alive);
   } finally {
     session.unpinMaps(flags.pinDir);
-    rmSync(flags.pinDir, { recursive: true, force: true });
     session.close();
   }
   return 0;

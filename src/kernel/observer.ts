@@ -3,7 +3,6 @@
  * summarize what its sockets went through. Without kernel access the run
  * goes on and the result says why the stages are missing.
  */
-import { mkdirSync, rmSync } from 'node:fs';
 import type { KernelResult, PeerResult } from '../report/result-schema.ts';
 import { ensureBpffs } from './environment.ts';
 import type { PeerStats } from './codec.ts';
@@ -75,7 +74,6 @@ export function observeKernel(pids: number[], options: ObserveOptions = {}): Ker
   if (shareDir) {
     try {
       ensureBpffs();
-      mkdirSync(shareDir, { recursive: true });
       session.pinMaps(shareDir);
     } catch (err) {
       session.close();
@@ -112,7 +110,6 @@ export function observeKernel(pids: number[], options: ObserveOptions = {}): Ker
       };
       if (shareDir) {
         session.unpinMaps(shareDir);
-        rmSync(shareDir, { recursive: true, force: true });
       }
       session.close();
       return result;

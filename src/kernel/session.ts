@@ -3,7 +3,7 @@
  * rest of Wireflame uses. Opening chooses attach points by trial, loads,
  * attaches and configures; closing (or the process exiting) detaches.
  */
-import { statSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import {
   OBJECT_PATH,
   loadNative,
@@ -261,12 +261,16 @@ export class KernelSession extends SharedMaps {
     });
   }
 
+  /** Pins every map in `dir` (created if needed; bpffs must be mounted). */
   pinMaps(dir: string): void {
+    mkdirSync(dir, { recursive: true });
     this.object.pinMaps(dir);
   }
 
+  /** Unpins the maps and removes `dir`. */
   unpinMaps(dir: string): void {
     this.object.unpinMaps(dir);
+    rmSync(dir, { recursive: true, force: true });
   }
 
   /** Detaches every program. Also runs on process exit. */
