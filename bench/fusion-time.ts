@@ -23,7 +23,7 @@ const ROUTES = ['GET /v1/data/:id', 'POST /v1/data', 'GET /v1/users/:id', 'GET /
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 const agg = (ns: number, at: number): StageAgg => ({
-  sumNs: BigInt(ns), maxNs: BigInt(ns), count: 1n, bytes: 200n, firstNs: BigInt(at), lastNs: BigInt(at + ns),
+  sumNs: ns, maxNs: ns, count: 1, bytes: 200, firstNs: at, lastNs: at + ns,
 });
 
 function request(i: number): SpanRecord {

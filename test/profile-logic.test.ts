@@ -87,10 +87,10 @@ test('pprof: leaf first, synthetic frames tagged by file, labels kept, values in
 });
 
 test('a stage counts the wall time it took, not the sum of overlapping waits; the device queue only beyond the send', () => {
-  const agg = (sum: number, first: number, last: number) => ({ sumNs: BigInt(sum), maxNs: 0n, count: 3n, bytes: 0n, firstNs: BigInt(first), lastNs: BigInt(last) });
+  const agg = (sum: number, first: number, last: number) => ({ sumNs: sum, maxNs: 0, count: 3, bytes: 0, firstNs: first, lastNs: last });
   // Three skbs queued together, waiting 10, 20 and 30 ms: 60 ms of waits in 30 ms of wall time.
   assert.equal(stageWallNs(agg(60e6, 100e6, 130e6)), 30e6);
-  assert.equal(stageWallNs({ ...agg(5, 0, 0), firstNs: 0n }), 5, 'untimed stages keep their sum');
+  assert.equal(stageWallNs({ ...agg(5, 0, 0), firstNs: 0 }), 5, 'untimed stages keep their sum');
   // Sending ran from 100 to 120 ms; the device queue from 110 to 130: 10 ms of it lies beyond the send.
   assert.equal(wallOutside(agg(20e6, 100e6, 120e6), agg(20e6, 110e6, 130e6)), 10e6);
   assert.equal(wallOutside(undefined, agg(20e6, 110e6, 130e6)), 20e6);

@@ -9,12 +9,12 @@ import { kernelAttributes, lastStageEndNs, mergeAgg, sendComplete, serverStartNs
 import { newSpan } from '../src/trace/span-record.ts';
 
 const agg = (o: Partial<Record<keyof StageAgg, number>>): StageAgg => ({
-  sumNs: BigInt(o.sumNs ?? 0),
-  maxNs: BigInt(o.maxNs ?? 0),
-  count: BigInt(o.count ?? 1),
-  bytes: BigInt(o.bytes ?? 0),
-  firstNs: BigInt(o.firstNs ?? 0),
-  lastNs: BigInt(o.lastNs ?? 0),
+  sumNs: o.sumNs ?? 0,
+  maxNs: o.maxNs ?? 0,
+  count: o.count ?? 1,
+  bytes: o.bytes ?? 0,
+  firstNs: o.firstNs ?? 0,
+  lastNs: o.lastNs ?? 0,
 });
 
 test('export: failures always, the slow tail always, and the given ratio of the rest', () => {
@@ -82,7 +82,7 @@ test('kernel attributes: one prefix, only stages that happened', () => {
 test('merging two takes of a stage keeps the widest bounds; a send is complete once all written bytes went out', () => {
   const merged = mergeAgg(agg({ sumNs: 5, maxNs: 5, bytes: 100, firstNs: 10, lastNs: 15 }), agg({ sumNs: 7, maxNs: 7, bytes: 50, firstNs: 30, lastNs: 37 }));
   assert.deepEqual(merged, agg({ sumNs: 12, maxNs: 7, count: 2, bytes: 150, firstNs: 10, lastNs: 37 }));
-  assert.deepEqual(mergeAgg(agg({ firstNs: 0 }), agg({ firstNs: 9, lastNs: 9 })).firstNs, 9n);
+  assert.deepEqual(mergeAgg(agg({ firstNs: 0 }), agg({ firstNs: 9, lastNs: 9 })).firstNs, 9);
   assert.equal(sendComplete({ tx_send: agg({ bytes: 100 }) }, 150), false);
   assert.equal(sendComplete({ tx_send: agg({ bytes: 150 }) }, 150), true);
   assert.equal(sendComplete(null, 0), true);

@@ -29,14 +29,19 @@ export interface Owner {
   server?: boolean;
 }
 
+/**
+ * Numbers, not bigints: span ends read these for every request, and a double
+ * holds ns exactly up to 2^53 (104 days of summed waits, or of uptime for
+ * the CLOCK_MONOTONIC bounds; 2 ns steps after that).
+ */
 export interface StageAgg {
-  sumNs: bigint;
-  maxNs: bigint;
-  count: bigint;
-  bytes: bigint;
-  /** CLOCK_MONOTONIC ns: start of the earliest occurrence, end of the latest; 0n when none was timed. */
-  firstNs: bigint;
-  lastNs: bigint;
+  sumNs: number;
+  maxNs: number;
+  count: number;
+  bytes: number;
+  /** CLOCK_MONOTONIC ns: start of the earliest occurrence, end of the latest; 0 when none was timed. */
+  firstNs: number;
+  lastNs: number;
 }
 
 export interface KernelEvent {
@@ -153,15 +158,18 @@ export function encodeConfig(config: KernelConfig): Buffer {
   return buf;
 }
 
+/** A u64 as a number (exact below 2^53). */
+export const readU64 = (buf: Buffer, offset: number): number => buf.readUInt32LE(offset) + buf.readUInt32LE(offset + 4) * 2 ** 32;
+
 export function decodeStageAgg(buf: Buffer, offset = 0): StageAgg {
   const f = STAGE_AGG.fields;
   return {
-    sumNs: buf.readBigUInt64LE(offset + f.sum_ns.offset),
-    maxNs: buf.readBigUInt64LE(offset + f.max_ns.offset),
-    count: buf.readBigUInt64LE(offset + f.count.offset),
-    bytes: buf.readBigUInt64LE(offset + f.bytes.offset),
-    firstNs: buf.readBigUInt64LE(offset + f.first_ns.offset),
-    lastNs: buf.readBigUInt64LE(offset + f.last_ns.offset),
+    sumNs: readU64(buf, offset + f.sum_ns.offset),
+    maxNs: readU64(buf, offset + f.max_ns.offset),
+    count: readU64(buf, offset + f.count.offset),
+    bytes: readU64(buf, offset + f.bytes.offset),
+    firstNs: readU64(buf, offset + f.first_ns.offset),
+    lastNs: readU64(buf, offset + f.last_ns.offset),
   };
 }
 

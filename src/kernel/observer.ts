@@ -36,8 +36,8 @@ export function peerDelta(after: PeerStats[], before: PeerStats[], services: Map
   return after
     .map((p) => {
       const b = base.get(peerId(p));
-      const count = Number(p.agg.count - (b?.count ?? 0n));
-      const totalMs = Number(p.agg.sumNs - (b?.sumNs ?? 0n)) / 1e6;
+      const count = p.agg.count - (b?.count ?? 0);
+      const totalMs = (p.agg.sumNs - (b?.sumNs ?? 0)) / 1e6;
       const service = services.get(peerId(p));
       return {
         address: p.address,
@@ -47,7 +47,7 @@ export function peerDelta(after: PeerStats[], before: PeerStats[], services: Map
         total_ms: round(totalMs),
         mean_ms: count ? round(totalMs / count) : 0,
         // The kernel keeps the maximum since load, not per window.
-        max_ms: round(Number(p.agg.maxNs) / 1e6),
+        max_ms: round(p.agg.maxNs / 1e6),
       };
     })
     .filter((p) => p.count > 0)

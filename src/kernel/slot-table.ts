@@ -103,12 +103,12 @@ export class SlotTable {
     const count = this.u64(offset + A.count.offset);
     if (count === 0) return null;
     return {
-      sumNs: BigInt(this.u64(offset + A.sum_ns.offset)),
-      maxNs: BigInt(this.u64(offset + A.max_ns.offset)),
-      count: BigInt(count),
-      bytes: BigInt(this.u64(offset + A.bytes.offset)),
-      firstNs: BigInt(this.u64(offset + A.first_ns.offset)),
-      lastNs: BigInt(this.u64(offset + A.last_ns.offset)),
+      sumNs: this.u64(offset + A.sum_ns.offset),
+      maxNs: this.u64(offset + A.max_ns.offset),
+      count,
+      bytes: this.u64(offset + A.bytes.offset),
+      firstNs: this.u64(offset + A.first_ns.offset),
+      lastNs: this.u64(offset + A.last_ns.offset),
     };
   }
 }

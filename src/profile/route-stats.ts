@@ -36,15 +36,15 @@ export interface RequestView extends RouteTotals {
  * from the first's start to the last's end.
  */
 export function stageWallNs(agg: StageAgg): number {
-  const sum = Number(agg.sumNs);
-  return agg.firstNs > 0n && agg.lastNs >= agg.firstNs ? Math.min(sum, Number(agg.lastNs - agg.firstNs)) : sum;
+  const sum = agg.sumNs;
+  return agg.firstNs > 0 && agg.lastNs >= agg.firstNs ? Math.min(sum, agg.lastNs - agg.firstNs) : sum;
 }
 
 /** b's wall time outside a's stretch: a response's packets wait in the device queue while its last bytes are still being sent. */
 export function wallOutside(a: StageAgg | undefined, b: StageAgg): number {
   const wall = stageWallNs(b);
-  if (!a || a.count === 0n || a.firstNs === 0n || b.firstNs === 0n) return wall;
-  const overlap = Number((a.lastNs < b.lastNs ? a.lastNs : b.lastNs) - (a.firstNs > b.firstNs ? a.firstNs : b.firstNs));
+  if (!a || a.count === 0 || a.firstNs === 0 || b.firstNs === 0) return wall;
+  const overlap = Math.min(a.lastNs, b.lastNs) - Math.max(a.firstNs, b.firstNs);
   return Math.max(0, wall - Math.max(0, overlap));
 }
 
@@ -52,7 +52,7 @@ function stageNs(kernel: Partial<Record<Stage, StageAgg>> | null, into: StageNs 
   if (!kernel) return into;
   for (const s of STAGES) {
     const agg = kernel[s];
-    if (!agg || agg.count === 0n) continue;
+    if (!agg || agg.count === 0) continue;
     const ns = s === 'dev_queue' ? wallOutside(kernel.tx_send, agg) : stageWallNs(agg);
     into[s] = (into[s] ?? 0) + ns;
   }

@@ -22,7 +22,7 @@ function present(kernel: SpanRecord['kernel']): [Stage, StageAgg][] {
   if (!kernel) return [];
   return STAGES.flatMap((s) => {
     const agg = kernel[s];
-    return agg && agg.count > 0n ? [[s, agg] as [Stage, StageAgg]] : [];
+    return agg && agg.count > 0 ? [[s, agg] as [Stage, StageAgg]] : [];
   });
 }
 
@@ -35,10 +35,10 @@ export function kernelAttributes(kernel: SpanRecord['kernel'], hooks: string | u
   const attrs: Record<string, AttributeValue> = {};
   for (const [stage, agg] of present(kernel)) {
     const p = `${KERNEL_PREFIX}.${stage}`;
-    attrs[`${p}.wait_ns`] = Number(agg.sumNs);
-    attrs[`${p}.max_ns`] = Number(agg.maxNs);
-    attrs[`${p}.count`] = Number(agg.count);
-    if (agg.bytes > 0n) attrs[`${p}.bytes`] = Number(agg.bytes);
+    attrs[`${p}.wait_ns`] = agg.sumNs;
+    attrs[`${p}.max_ns`] = agg.maxNs;
+    attrs[`${p}.count`] = agg.count;
+    if (agg.bytes > 0) attrs[`${p}.bytes`] = agg.bytes;
   }
   if (hooks && Object.keys(attrs).length) attrs[`${KERNEL_PREFIX}.hooks`] = hooks;
   return attrs;
@@ -59,10 +59,10 @@ export interface StageInterval {
  */
 export function stageIntervals(kernel: SpanRecord['kernel'], startNs: number, endNs: number): StageInterval[] {
   return present(kernel)
-    .filter(([, agg]) => agg.firstNs > 0n && agg.lastNs >= agg.firstNs)
+    .filter(([, agg]) => agg.firstNs > 0 && agg.lastNs >= agg.firstNs)
     .map(([stage, agg]) => {
-      const s = Math.min(Math.max(Number(agg.firstNs), startNs), endNs);
-      const e = Math.min(Math.max(Number(agg.lastNs), s), endNs);
+      const s = Math.min(Math.max(agg.firstNs, startNs), endNs);
+      const e = Math.min(Math.max(agg.lastNs, s), endNs);
       return { stage, name: STAGE_SPAN_NAMES[stage], startNs: s, endNs: e, agg };
     });
 }
@@ -73,8 +73,8 @@ export function stageIntervals(kernel: SpanRecord['kernel'], startNs: number, en
  */
 export function serverStartNs(span: SpanRecord): number {
   const rx = span.kernel?.rx_queue;
-  if (!rx || rx.firstNs === 0n) return span.startNs;
-  return Math.min(span.startNs, Number(rx.firstNs));
+  if (!rx || rx.firstNs === 0) return span.startNs;
+  return Math.min(span.startNs, rx.firstNs);
 }
 
 /** Adds one span's stages into another's: parked receive waits, or what a later take found. */
@@ -95,20 +95,25 @@ export function mergeStats(a: SpanRecord['kernel'], b: NonNullable<SpanRecord['k
  */
 export function sendComplete(kernel: SpanRecord['kernel'], bytesWritten: number): boolean {
   if (bytesWritten <= 0) return true;
-  return Number(kernel?.tx_send?.bytes ?? 0n) >= bytesWritten;
+  return (kernel?.tx_send?.bytes ?? 0) >= bytesWritten;
 }
 
 /** The end of the span's latest kernel stage (CLOCK_MONOTONIC ns), 0 without any. */
 export function lastStageEndNs(kernel: SpanRecord['kernel']): number {
   let last = 0;
-  for (const [, agg] of present(kernel)) last = Math.max(last, Number(agg.lastNs));
+  if (!kernel) return last;
+  // A loop, not present(): every request ends here.
+  for (const stage of STAGES) {
+    const agg = kernel[stage];
+    if (agg && agg.count > 0 && agg.lastNs > last) last = agg.lastNs;
+  }
   return last;
 }
 
 /** Adds one aggregate into another. */
 export function mergeAgg(a: StageAgg | undefined, b: StageAgg): StageAgg {
   if (!a) return b;
-  const first = a.firstNs === 0n ? b.firstNs : b.firstNs === 0n ? a.firstNs : a.firstNs < b.firstNs ? a.firstNs : b.firstNs;
+  const first = a.firstNs === 0 ? b.firstNs : b.firstNs === 0 ? a.firstNs : a.firstNs < b.firstNs ? a.firstNs : b.firstNs;
   return {
     sumNs: a.sumNs + b.sumNs,
     maxNs: a.maxNs > b.maxNs ? a.maxNs : b.maxNs,

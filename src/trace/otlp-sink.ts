@@ -148,7 +148,7 @@ export class OtlpSink {
             {
               kind: SpanKind.INTERNAL,
               startTime: monoToWall(stage.startNs),
-              attributes: { 'wireflame.kernel.stage': stage.stage, 'wireflame.kernel.count': Number(stage.agg.count), 'wireflame.kernel.wait_ns': Number(stage.agg.sumNs) },
+              attributes: { 'wireflame.kernel.stage': stage.stage, 'wireflame.kernel.count': stage.agg.count, 'wireflame.kernel.wait_ns': stage.agg.sumNs },
             },
             own,
           )

@@ -3,6 +3,7 @@
  * change. Settings come from the environment (see README, "Tracing a
  * service"); a bad one stops the service at start with one line.
  */
+import './warm-next-tick.ts';
 import { TracingConfigError, tracingConfig } from './config.ts';
 import { startTracing, tracingSummary } from './start.ts';
 

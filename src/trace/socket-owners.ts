@@ -25,7 +25,7 @@ export interface KernelHold {
    * (the next request can only come once this one's bytes are all out).
    */
   settled: Partial<Record<Stage, StageAgg>> | null;
-  /** The slot has a new owner: settled is final. */
+  /** The slot has a new owner, or the span ended: settled is final. */
   superseded: boolean;
 }
 
@@ -79,7 +79,7 @@ export class SocketOwners {
       const cookie = (s[COOKIE] ??= this.maps.socketCookie(s));
       if (first) this.bind(s, cookie);
       const slot = s[SLOT]!;
-      if (held && held.slot >= 0) {
+      if (held && held.slot >= 0 && !held.superseded) {
         held.settled = this.slots.read(held.slot, held.gen);
         held.superseded = true;
       }
@@ -117,6 +117,12 @@ export class SocketOwners {
       this.counters.failed++;
     }
     return hold.settled;
+  }
+
+  /** The span took its last kernel time: the socket's next owner need not keep a snapshot for it. */
+  settle(hold: KernelHold, kernel: Partial<Record<Stage, StageAgg>> | null): void {
+    hold.settled = kernel;
+    hold.superseded = true;
   }
 
   private bind(s: Socket & Tagged, cookie: bigint): void {

@@ -36,5 +36,20 @@ export interface SpanRecord {
 export function newSpan(
   fields: Pick<SpanRecord, 'traceId' | 'spanId' | 'parentSpanId' | 'kind' | 'name' | 'startNs'>,
 ): SpanRecord {
-  return { ...fields, endNs: 0, attributes: {}, error: undefined, kernel: null, children: [], hold: null, parkedRx: null };
+  // Field by field, not a spread: one object shape for every span, built for every request.
+  return {
+    traceId: fields.traceId,
+    spanId: fields.spanId,
+    parentSpanId: fields.parentSpanId,
+    kind: fields.kind,
+    name: fields.name,
+    startNs: fields.startNs,
+    endNs: 0,
+    attributes: {},
+    error: undefined,
+    kernel: null,
+    children: [],
+    hold: null,
+    parkedRx: null,
+  };
 }

@@ -35,16 +35,21 @@ export function formatTraceparent(ctx: TraceContext): string {
 const POOL = Buffer.alloc(4096);
 let offset = POOL.length;
 
+const POOL_WORDS = new Uint32Array(POOL.buffer, POOL.byteOffset, POOL.length / 4);
+
 function randomHex(bytes: number): string {
   for (;;) {
     if (offset + bytes > POOL.length) {
       randomFillSync(POOL);
       offset = 0;
     }
-    const hex = POOL.toString('hex', offset, offset + bytes);
+    const start = offset;
     offset += bytes;
     // All-zero ids are invalid; at 2^-64 odds, draw again rather than bias.
-    if (!/^0+$/.test(hex)) return hex;
+    // Ids are whole words, so the check reads words, not the hex.
+    let any = 0;
+    for (let w = start / 4; w < offset / 4; w++) any |= POOL_WORDS[w]!;
+    if (any !== 0) return POOL.toString('hex', start, offset);
   }
 }
 

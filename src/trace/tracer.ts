@@ -95,10 +95,10 @@ export class Tracer {
    * socket: until the kernel has sent that much, its send stages go on, and
    * the span waits for them (a few ms for a large response, at most ~1 s).
    */
-  finishServer(span: SpanRecord, attributes: Record<string, AttributeValue>, error: string | undefined, bytesWritten: number): void {
+  finishServer(span: SpanRecord, status: number, error: string | undefined, bytesWritten: number): void {
     if (span.endNs) return;
     span.endNs = monoNs();
-    Object.assign(span.attributes, attributes);
+    span.attributes['http.response.status_code'] = status;
     span.error = error;
     // A backend call still running when the response went out is not part of it.
     span.children = span.children.filter((c) => c.endNs > 0);
@@ -125,6 +125,7 @@ export class Tracer {
   }
 
   private finalize(span: SpanRecord): void {
+    if (span.hold) this.options.owners?.settle(span.hold, span.kernel);
     // The request lasted until its last byte left: its kernel stages end inside it.
     span.endNs = Math.max(span.endNs, lastStageEndNs(span.kernel));
     this.counters.requests++;
@@ -158,6 +159,7 @@ export class Tracer {
     span.endNs = monoNs();
     span.error = error;
     this.takeKernel(span);
+    if (span.hold) this.options.owners?.settle(span.hold, span.kernel);
     this.counters.backendCalls++;
   }
 

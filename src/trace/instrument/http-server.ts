@@ -23,11 +23,12 @@ function pathOf(url: string | undefined): string {
 }
 
 export function instrumentHttpServer(tracer: Tracer): void {
-  const emit = http.Server.prototype.emit;
-  http.Server.prototype.emit = function (this: http.Server, event: string | symbol, ...args: unknown[]): boolean {
-    if (event !== 'request') return Reflect.apply(emit, this, [event, ...args]) as boolean;
-    const req = args[0] as IncomingMessage;
-    const res = args[1] as ServerResponse & Traced;
+  const emit = http.Server.prototype.emit as (this: http.Server, event: string | symbol, ...args: unknown[]) => boolean;
+  // Named parameters and `arguments`, not rest and spread: this runs for every event of every server.
+  http.Server.prototype.emit = function (this: http.Server, event: string | symbol, request?: unknown, response?: unknown): boolean {
+    if (event !== 'request') return Reflect.apply(emit, this, arguments);
+    const req = request as IncomingMessage;
+    const res = response as ServerResponse & Traced;
     const header = req.headers.traceparent;
     const method = req.method ?? 'GET';
     const path = pathOf(req.url);
@@ -36,7 +37,7 @@ export function instrumentHttpServer(tracer: Tracer): void {
     span.attributes['url.path'] = path;
     res[SPAN] = span;
     res[WRITTEN_BEFORE] = req.socket.bytesWritten;
-    return tracer.run(span, () => Reflect.apply(emit, this, [event, ...args]) as boolean);
+    return tracer.run(span, () => emit.call(this, event, req, res));
   } as typeof emit;
 
   subscribe('http.server.response.finish', (message) => {
@@ -45,7 +46,7 @@ export function instrumentHttpServer(tracer: Tracer): void {
     if (!span) return;
     const status = response.statusCode;
     const written = socket.bytesWritten - (response[WRITTEN_BEFORE] ?? socket.bytesWritten);
-    tracer.finishServer(span, { 'http.response.status_code': status }, status >= 500 ? `HTTP ${status}` : undefined, written);
+    tracer.finishServer(span, status, status >= 500 ? `HTTP ${status}` : undefined, written);
   });
 
   subscribe('tracing:fastify.request.handler:start', (message) => {
