@@ -15,6 +15,15 @@ const TWO32 = 2 ** 32;
 
 export const SLOT_TABLE_BYTES = SLOTS * SLOT.size;
 
+/** A hex digit's value by char code (ids are lowercase hex, checked where they enter). */
+const NIBBLE = new Uint8Array(128);
+for (let i = 0; i < 16; i++) NIBBLE['0123456789abcdef'.charCodeAt(i)] = i;
+
+/** Decodes an id's hex into memory in JavaScript: Buffer#write's hex path costs a call into C++, twice a request. */
+function writeHex(into: Uint8Array, offset: number, hex: string): void {
+  for (let i = 0, j = 0; j < hex.length; i++, j += 2) into[offset + i] = (NIBBLE[hex.charCodeAt(j)]! << 4) | NIBBLE[hex.charCodeAt(j + 1)]!;
+}
+
 export class SlotTable {
   private readonly words: BigInt64Array;
   private readonly u32: Uint32Array;
@@ -55,8 +64,8 @@ export class SlotTable {
    */
   setOwner(slot: number, traceId: string, spanId: string, server: boolean): number {
     const base = slot * SLOT.size;
-    this.bytes.write(traceId, base + F.trace_id.offset, 16, 'hex');
-    this.bytes.write(spanId, base + F.span_id.offset, 8, 'hex');
+    writeHex(this.bytes, base + F.trace_id.offset, traceId);
+    writeHex(this.bytes, base + F.span_id.offset, spanId);
     this.u32[(base + F.flags.offset) / 4] = server ? OWNER_SERVER : 0;
     this.u32.fill(0, (base + F.stage.offset) / 4, (base + F.stage.offset + STAGES_BYTES) / 4);
     const genIndex = (base + F.gen.offset) / 4;

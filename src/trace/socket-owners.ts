@@ -29,14 +29,22 @@ export interface KernelHold {
   superseded: boolean;
 }
 
-const COOKIE = Symbol('wireflame.cookie');
-const SLOT = Symbol('wireflame.slot');
-const HOLD = Symbol('wireflame.hold');
+const STATE = Symbol('wireflame.socket');
+
+/**
+ * What a socket carries for its owners, in one object set once: changing a
+ * property of the socket itself at every request would make the property
+ * accesses on sockets megamorphic.
+ */
+interface SocketState {
+  cookie: bigint;
+  /** -1: the hash path. */
+  slot: number;
+  hold: KernelHold | null;
+}
 
 interface Tagged {
-  [COOKIE]?: bigint;
-  [SLOT]?: number;
-  [HOLD]?: KernelHold;
+  [STATE]?: SocketState;
 }
 
 export interface OwnerCounters {
@@ -69,16 +77,15 @@ export class SocketOwners {
   /** From now on the socket's kernel time goes to the span; null when the socket cannot be tagged. */
   own(socket: Socket, traceId: string, spanId: string, server: boolean): Owned | null {
     const s = socket as Socket & Tagged;
-    const held = s[HOLD];
+    const held = s[STATE]?.hold;
     if (held && held.traceId === traceId && held.spanId === spanId) {
       this.counters.unchanged++;
       return { hold: held, parked: null };
     }
     try {
-      const first = s[COOKIE] === undefined;
-      const cookie = (s[COOKIE] ??= this.maps.socketCookie(s));
-      if (first) this.bind(s, cookie);
-      const slot = s[SLOT]!;
+      const first = s[STATE] === undefined;
+      const state = (s[STATE] ??= this.bind(s));
+      const { cookie, slot } = state;
       if (held && held.slot >= 0 && !held.superseded) {
         held.settled = this.slots.read(held.slot, held.gen);
         held.superseded = true;
@@ -97,7 +104,7 @@ export class SocketOwners {
         this.counters.hashWrites++;
       }
       const hold: KernelHold = { slot, gen, traceId, spanId, settled: null, superseded: false };
-      s[HOLD] = hold;
+      state.hold = hold;
       return { hold, parked };
     } catch {
       // Not connected yet, or not TCP: tried again at the next owner change.
@@ -125,9 +132,10 @@ export class SocketOwners {
     hold.superseded = true;
   }
 
-  private bind(s: Socket & Tagged, cookie: bigint): void {
+  private bind(s: Socket): SocketState {
+    const cookie = this.maps.socketCookie(s);
     const slot = this.slots.claim(cookie);
-    s[SLOT] = slot;
     if (slot >= 0) s.once('close', () => this.slots.release(slot, cookie));
+    return { cookie, slot, hold: null };
   }
 }

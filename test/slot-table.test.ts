@@ -1,0 +1,66 @@
+// The slot table's side of the protocol in bpf/wireflame.h, over plain memory
+// laid out as the kernel lays it out (the kernel's side is in kernel-loopback
+// and trace-otlp).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SLOT, SLOTS, STAGE_AGG, STAGES } from '../src/kernel/layout.ts';
+import { SLOT_TABLE_BYTES, SlotTable } from '../src/kernel/slot-table.ts';
+import { newSpanId, newTraceId } from '../src/trace/trace-context.ts';
+
+const u64 = (view: DataView, offset: number, value: number) => view.setBigUint64(offset, BigInt(value), true);
+
+/** Writes a stage aggregate where the kernel would. */
+function kernelAdds(view: DataView, slot: number, stage: number, agg: { sum: number; count: number; bytes: number; first: number; last: number }) {
+  const base = slot * SLOT.size + SLOT.fields.stage.offset + stage * STAGE_AGG.size;
+  const f = STAGE_AGG.fields;
+  u64(view, base + f.sum_ns.offset, agg.sum);
+  u64(view, base + f.max_ns.offset, agg.sum);
+  u64(view, base + f.count.offset, agg.count);
+  u64(view, base + f.bytes.offset, agg.bytes);
+  u64(view, base + f.first_ns.offset, agg.first);
+  u64(view, base + f.last_ns.offset, agg.last);
+}
+
+test('an owner change writes the ids and a new generation; a read under an old generation finds nothing', () => {
+  const memory = new ArrayBuffer(SLOT_TABLE_BYTES);
+  const view = new DataView(memory);
+  const table = new SlotTable(memory);
+  const cookie = 3n * BigInt(SLOTS) + 5n;
+  const slot = table.claim(cookie);
+  assert.equal(slot, 5);
+  assert.equal(table.claim(cookie + BigInt(SLOTS)), -1, 'another live socket with the same slot goes to the hash');
+
+  for (let i = 0; i < 50; i++) {
+    const traceId = newTraceId();
+    const spanId = newSpanId();
+    const gen = table.setOwner(slot, traceId, spanId, true);
+    const base: number = slot * SLOT.size;
+    assert.equal(Buffer.from(memory, base + SLOT.fields.trace_id.offset, 16).toString('hex'), traceId);
+    assert.equal(Buffer.from(memory, base + SLOT.fields.span_id.offset, 8).toString('hex'), spanId);
+    assert.equal(view.getUint32(base + SLOT.fields.gen.offset, true), gen);
+    assert.equal(table.read(slot, gen), null, 'a new owner starts with no stages');
+  }
+
+  const gen = table.setOwner(slot, newTraceId(), newSpanId(), false);
+  // Monotonic ns of a machine up for 100 days: still exact as a number.
+  const first = 100 * 86_400e9 + 123;
+  kernelAdds(view, slot, STAGES.indexOf('tx_send'), { sum: 2_500, count: 2, bytes: 70_000, first, last: first + 4_001 });
+  assert.deepEqual(table.read(slot, gen), {
+    tx_send: { sumNs: 2_500, maxNs: 2_500, count: 2, bytes: 70_000, firstNs: first, lastNs: first + 4_001 },
+  });
+  assert.equal(table.read(slot, gen - 1), null);
+  assert.notEqual(table.setOwner(slot, newTraceId(), newSpanId(), false), gen);
+  assert.equal(table.read(slot, gen), null, 'the stages stay with the owner they were added under');
+});
+
+test('fresh ids are lowercase hex of the right length, and differ', () => {
+  const ids = new Set<string>();
+  for (let i = 0; i < 10_000; i++) {
+    const t = newTraceId();
+    const s = newSpanId();
+    assert.match(t, /^[0-9a-f]{32}$/);
+    assert.match(s, /^[0-9a-f]{16}$/);
+    ids.add(t);
+  }
+  assert.equal(ids.size, 10_000);
+});
