@@ -24,6 +24,11 @@ function writeHex(into: Uint8Array, offset: number, hex: string): void {
   for (let i = 0, j = 0; j < hex.length; i++, j += 2) into[offset + i] = (NIBBLE[hex.charCodeAt(j)]! << 4) | NIBBLE[hex.charCodeAt(j + 1)]!;
 }
 
+/** Clears bytes [offset, offset + length), whole words: a plain loop, where TypedArray#fill is a call into C++ for a few dozen words. */
+function zero(words: Uint32Array, offset: number, length: number): void {
+  for (let i = offset / 4, end = (offset + length) / 4; i < end; i++) words[i] = 0;
+}
+
 export class SlotTable {
   private readonly words: BigInt64Array;
   private readonly u32: Uint32Array;
@@ -47,7 +52,7 @@ export class SlotTable {
     if (old === 0n) {
       // A closed socket's leftovers are not the new one's.
       const parked = slot * SLOT.size + F.parked_rx.offset;
-      this.u32.fill(0, parked / 4, (parked + STAGE_AGG.size) / 4);
+      zero(this.u32, parked, STAGE_AGG.size);
     }
     return old === 0n || old === cookie ? slot : -1;
   }
@@ -67,7 +72,7 @@ export class SlotTable {
     writeHex(this.bytes, base + F.trace_id.offset, traceId);
     writeHex(this.bytes, base + F.span_id.offset, spanId);
     this.u32[(base + F.flags.offset) / 4] = server ? OWNER_SERVER : 0;
-    this.u32.fill(0, (base + F.stage.offset) / 4, (base + F.stage.offset + STAGES_BYTES) / 4);
+    zero(this.u32, base + F.stage.offset, STAGES_BYTES);
     const genIndex = (base + F.gen.offset) / 4;
     let gen = (Atomics.add(this.u32, genIndex, 1) + 1) >>> 0;
     // 0 means "no owner yet" to the kernel.
@@ -79,7 +84,7 @@ export class SlotTable {
   takeParked(slot: number): StageAgg | null {
     const offset = slot * SLOT.size + F.parked_rx.offset;
     const agg = this.readAgg(offset);
-    if (agg) this.u32.fill(0, offset / 4, (offset + STAGE_AGG.size) / 4);
+    if (agg) zero(this.u32, offset, STAGE_AGG.size);
     return agg;
   }
 

@@ -125,7 +125,9 @@ export async function startTracing(config: TracingConfig, options: StartOptions 
     owners,
     sink,
     sampler: new ExportSampler({ ratio: config.exportRatio, tailQuantile: config.exportTailQuantile }),
-    ...(profiling ? { onEnter: (span: SpanRecord) => profiling.profiler.enter(span) } : {}),
+    ...(profiling
+      ? { onEnter: (span: SpanRecord) => profiling.profiler.enter(span), onRename: (span: SpanRecord) => profiling.profiler.rename(span) }
+      : {}),
   });
   if (profiling) tracer.onFinish((span) => profiling.stats.record(span));
   instrumentHttpServer(tracer);

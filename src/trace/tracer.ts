@@ -22,6 +22,8 @@ export interface TracerOptions {
   sampler: ExportSampler;
   /** Called inside each request's async context as it starts (the profiler labels its samples there). */
   onEnter?: (span: SpanRecord) => void;
+  /** Called inside a request's async context when its name changes (the route became known). */
+  onRename?: (span: SpanRecord) => void;
 }
 
 export interface TracerCounters {
@@ -63,6 +65,12 @@ export class Tracer {
       onEnter(span);
       return fn();
     });
+  }
+
+  /** Names the current request anew, once its route is known. */
+  rename(span: SpanRecord, name: string): void {
+    span.name = name;
+    this.options.onRename?.(span);
   }
 
   /** Called with every finished request, exported or not (metrics and profiles read them). */

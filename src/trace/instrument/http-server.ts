@@ -53,7 +53,7 @@ export function instrumentHttpServer(tracer: Tracer): void {
     const { reply, route } = message as { reply: { raw: ServerResponse & Traced }; route?: { url?: string; method?: string } };
     const span = reply.raw[SPAN];
     if (!span || !route?.url) return;
-    span.name = `${route.method ?? span.attributes['http.request.method']} ${route.url}`;
+    tracer.rename(span, `${route.method ?? span.attributes['http.request.method']} ${route.url}`);
     span.attributes['http.route'] = route.url;
   });
 }
