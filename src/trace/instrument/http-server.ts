@@ -3,7 +3,7 @@
  * express, plain handlers). The 'request' event runs inside the request's
  * span so that everything the handler starts belongs to it; the end comes
  * from Node's own diagnostics channel, so no listener is added per request.
- * Fastify's handler channel names the route.
+ * Fastify's routes name their requests (see nameRoute).
  */
 import { subscribe } from 'node:diagnostics_channel';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -49,11 +49,31 @@ export function instrumentHttpServer(tracer: Tracer): void {
     tracer.finishServer(span, status, status >= 500 ? `HTTP ${status}` : undefined, written);
   });
 
-  subscribe('tracing:fastify.request.handler:start', (message) => {
-    const { reply, route } = message as { reply: { raw: ServerResponse & Traced }; route?: { url?: string; method?: string } };
-    const span = reply.raw[SPAN];
-    if (!span || !route?.url) return;
-    tracer.rename(span, `${route.method ?? span.attributes['http.request.method']} ${route.url}`);
-    span.attributes['http.route'] = route.url;
+  // Fastify announces each instance as it is created; an onRoute hook added
+  // then sees every route, and wraps its handler to name the request. Its
+  // handler tracing channel would name it too, but subscribing to it makes
+  // fastify build a store and publish three messages for every request.
+  subscribe('fastify.initialization', (message) => {
+    const { fastify } = message as { fastify: { addHook(name: 'onRoute', hook: (route: FastifyRoute) => void): unknown } };
+    fastify.addHook('onRoute', (route) => nameRoute(tracer, route));
   });
+}
+
+interface FastifyRoute {
+  url: string;
+  method: string | string[];
+  handler: (this: unknown, request: unknown, reply: { raw: ServerResponse & Traced }) => unknown;
+}
+
+function nameRoute(tracer: Tracer, route: FastifyRoute): void {
+  const { url, handler } = route;
+  const name = typeof route.method === 'string' ? `${route.method} ${url}` : null;
+  route.handler = function (request, reply) {
+    const span = reply.raw[SPAN];
+    if (span) {
+      tracer.rename(span, name ?? `${span.attributes['http.request.method']} ${url}`);
+      span.attributes['http.route'] = url;
+    }
+    return handler.call(this, request, reply);
+  };
 }
