@@ -45,22 +45,13 @@ test('an owner change writes the ids and a new generation; a read under an old g
   // Monotonic ns of a machine up for 100 days: still exact as a number.
   const first = 100 * 86_400e9 + 123;
   kernelAdds(view, slot, STAGES.indexOf('tx_send'), { sum: 2_500, count: 2, bytes: 70_000, first, last: first + 4_001 });
-  assert.deepEqual(table.read(slot, gen), {
-    tx_send: { sumNs: 2_500, maxNs: 2_500, count: 2, bytes: 70_000, firstNs: first, lastNs: first + 4_001 },
-  });
+  const read = table.read(slot, gen);
+  assert.deepEqual(read?.tx_send, { sumNs: 2_500, maxNs: 2_500, count: 2, bytes: 70_000, firstNs: first, lastNs: first + 4_001 });
+  assert.deepEqual(
+    STAGES.filter((s) => read?.[s] !== undefined),
+    ['tx_send'],
+  );
   assert.equal(table.read(slot, gen - 1), null);
   assert.notEqual(table.setOwner(slot, newTraceId(), newSpanId(), false), gen);
   assert.equal(table.read(slot, gen), null, 'the stages stay with the owner they were added under');
-});
-
-test('fresh ids are lowercase hex of the right length, and differ', () => {
-  const ids = new Set<string>();
-  for (let i = 0; i < 10_000; i++) {
-    const t = newTraceId();
-    const s = newSpanId();
-    assert.match(t, /^[0-9a-f]{32}$/);
-    assert.match(s, /^[0-9a-f]{16}$/);
-    ids.add(t);
-  }
-  assert.equal(ids.size, 10_000);
 });

@@ -11,6 +11,8 @@ const MASK = BigInt(SLOTS - 1);
 const F = SLOT.fields;
 const A = STAGE_AGG.fields;
 const STAGES_BYTES = STAGE_AGG.size * STAGES.length;
+/** Where each stage's aggregate sits among a slot's stages. */
+const AT = Object.fromEntries(STAGES.map((stage, i) => [stage, i * STAGE_AGG.size])) as Record<Stage, number>;
 const TWO32 = 2 ** 32;
 
 export const SLOT_TABLE_BYTES = SLOTS * SLOT.size;
@@ -97,15 +99,18 @@ export class SlotTable {
   read(slot: number, gen: number): Partial<Record<Stage, StageAgg>> | null {
     const base = slot * SLOT.size;
     if (this.u32[(base + F.gen.offset) / 4] !== gen) return null;
-    const out: Partial<Record<Stage, StageAgg>> = {};
-    let any = false;
-    for (let i = 0; i < STAGES.length; i++) {
-      const agg = this.readAgg(base + F.stage.offset + i * STAGE_AGG.size);
-      if (!agg) continue;
-      out[STAGES[i]!] = agg;
-      any = true;
-    }
-    return any ? out : null;
+    const stages = base + F.stage.offset;
+    // Every stage named, present or not: one object shape for every request,
+    // read by name where a request ends (keyed by a varying stage, the
+    // property accesses went megamorphic).
+    const out = {
+      rx_queue: this.readAgg(stages + AT.rx_queue) ?? undefined,
+      tx_first: this.readAgg(stages + AT.tx_first) ?? undefined,
+      tx_send: this.readAgg(stages + AT.tx_send) ?? undefined,
+      dev_queue: this.readAgg(stages + AT.dev_queue) ?? undefined,
+      peer_wait: this.readAgg(stages + AT.peer_wait) ?? undefined,
+    };
+    return out.rx_queue || out.tx_first || out.tx_send || out.dev_queue || out.peer_wait ? out : null;
   }
 
   private u64(offset: number): number {

@@ -100,14 +100,23 @@ export function sendComplete(kernel: SpanRecord['kernel'], bytesWritten: number)
 
 /** The end of the span's latest kernel stage (CLOCK_MONOTONIC ns), 0 without any. */
 export function lastStageEndNs(kernel: SpanRecord['kernel']): number {
-  let last = 0;
-  if (!kernel) return last;
-  // A loop, not present(): every request ends here.
-  for (const stage of STAGES) {
-    const agg = kernel[stage];
-    if (agg && agg.count > 0 && agg.lastNs > last) last = agg.lastNs;
-  }
-  return last;
+  if (!kernel) return 0;
+  // Each stage by name, not a loop over STAGES: every request ends here, and
+  // a property read keyed by a varying stage is megamorphic.
+  return Math.max(endOf(kernel.rx_queue), endOf(kernel.tx_first), endOf(kernel.tx_send), endOf(kernel.dev_queue), endOf(kernel.peer_wait));
+}
+
+const endOf = (agg: StageAgg | undefined): number => (agg && agg.count > 0 ? agg.lastNs : 0);
+
+/** A server span's stages, with the receive waits the kernel parked for it before it began. */
+export function withParkedRx(kernel: NonNullable<SpanRecord['kernel']>, parked: StageAgg): NonNullable<SpanRecord['kernel']> {
+  return {
+    rx_queue: mergeAgg(kernel.rx_queue, parked),
+    tx_first: kernel.tx_first,
+    tx_send: kernel.tx_send,
+    dev_queue: kernel.dev_queue,
+    peer_wait: kernel.peer_wait,
+  };
 }
 
 /** Adds one aggregate into another. */

@@ -37,7 +37,7 @@ const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
 const randomWord = (): number => (Math.random() * 0x1_0000_0000) >>> 0;
 
-/** 16 hex digits of two words, as one flat string (concatenating digits would build a rope to flatten later). */
+/** 16 hex digits of two words, as one flat string (concatenating digits would build a rope, flattened at first read). */
 function hex16(a: number, b: number): string {
   return String.fromCharCode(
     HEX[a >>> 28]!, HEX[(a >>> 24) & 15]!, HEX[(a >>> 20) & 15]!, HEX[(a >>> 16) & 15]!,
@@ -47,11 +47,25 @@ function hex16(a: number, b: number): string {
   );
 }
 
+/** 32 hex digits of four words, flat: a concatenation of two halves would be a rope, flattened at first read. */
+function hex32(a: number, b: number, c: number, d: number): string {
+  return String.fromCharCode(
+    HEX[a >>> 28]!, HEX[(a >>> 24) & 15]!, HEX[(a >>> 20) & 15]!, HEX[(a >>> 16) & 15]!,
+    HEX[(a >>> 12) & 15]!, HEX[(a >>> 8) & 15]!, HEX[(a >>> 4) & 15]!, HEX[a & 15]!,
+    HEX[b >>> 28]!, HEX[(b >>> 24) & 15]!, HEX[(b >>> 20) & 15]!, HEX[(b >>> 16) & 15]!,
+    HEX[(b >>> 12) & 15]!, HEX[(b >>> 8) & 15]!, HEX[(b >>> 4) & 15]!, HEX[b & 15]!,
+    HEX[c >>> 28]!, HEX[(c >>> 24) & 15]!, HEX[(c >>> 20) & 15]!, HEX[(c >>> 16) & 15]!,
+    HEX[(c >>> 12) & 15]!, HEX[(c >>> 8) & 15]!, HEX[(c >>> 4) & 15]!, HEX[c & 15]!,
+    HEX[d >>> 28]!, HEX[(d >>> 24) & 15]!, HEX[(d >>> 20) & 15]!, HEX[(d >>> 16) & 15]!,
+    HEX[(d >>> 12) & 15]!, HEX[(d >>> 8) & 15]!, HEX[(d >>> 4) & 15]!, HEX[d & 15]!,
+  );
+}
+
 export function newTraceId(): string {
   for (;;) {
     const a = randomWord(), b = randomWord(), c = randomWord(), d = randomWord();
     // All-zero ids are invalid; at 2^-128 odds, draw again rather than bias.
-    if ((a | b | c | d) !== 0) return hex16(a, b) + hex16(c, d);
+    if ((a | b | c | d) !== 0) return hex32(a, b, c, d);
   }
 }
 

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { newSpanId, newTraceId, parseTraceparent } from './trace-context.ts';
 import { monoNs } from './clock.ts';
 import type { ExportSampler } from './export-sampler.ts';
-import { lastStageEndNs, mergeStats, sendComplete } from './kernel-spans.ts';
+import { lastStageEndNs, sendComplete, withParkedRx } from './kernel-spans.ts';
 import type { OtlpSink } from './otlp-sink.ts';
 import type { SocketOwners } from './socket-owners.ts';
 import { newSpan, type AttributeValue, type SpanRecord } from './span-record.ts';
@@ -174,6 +174,6 @@ export class Tracer {
   /** The span's kernel time: what was parked for it at its start, and what its socket did since. */
   private takeKernel(span: SpanRecord): void {
     const since = span.hold ? this.options.owners?.read(span.hold) : null;
-    if (since) span.kernel = mergeStats(span.parkedRx ? { rx_queue: span.parkedRx } : null, since);
+    if (since) span.kernel = span.parkedRx ? withParkedRx(since, span.parkedRx) : since;
   }
 }

@@ -1,0 +1,68 @@
+/**
+ * The tracer's own cost per request, in one process and without the network
+ * or the kernel: a server span started and finished, with its socket owned
+ * through the slot table (over plain memory, where the kernel's stage writes
+ * are played by this script) and without kernel stages. Saturated HTTP
+ * figures on these VMs swing by 10 % or more between runs; this one is steady
+ * to a few ns, so it is the one to read when changing the request path.
+ *
+ *   node bench/request-path.ts [--requests 1000000] [--rounds 5]
+ */
+import type { Socket } from 'node:net';
+import { parseArgs } from 'node:util';
+import type { SharedMaps } from '../src/kernel/shared-maps.ts';
+import { SLOT, SLOTS, STAGE_AGG, STAGES, type Stage } from '../src/kernel/layout.ts';
+import { SLOT_TABLE_BYTES, SlotTable } from '../src/kernel/slot-table.ts';
+import { ExportSampler } from '../src/trace/export-sampler.ts';
+import { SocketOwners } from '../src/trace/socket-owners.ts';
+import { Tracer } from '../src/trace/tracer.ts';
+import { median } from './lib/wrk.ts';
+
+const { values } = parseArgs({ options: { requests: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '5' } } });
+const requests = Number(values.requests);
+
+const memory = new ArrayBuffer(SLOT_TABLE_BYTES);
+const view = new DataView(memory);
+const cookie = 12_345n;
+const slot = Number(cookie % BigInt(SLOTS));
+// Only what SocketOwners asks of the kernel's maps on the slot path.
+const maps = { slots: () => new SlotTable(memory), socketCookie: () => cookie, takeRxPending: () => null } as unknown as SharedMaps;
+const socket = { once() {} } as unknown as Socket;
+const sampler = () => new ExportSampler({ ratio: 0.01, tailQuantile: 0.99 });
+
+/** What the kernel adds for one request: a parked receive wait, then the response's send stages. */
+function kernelStage(offset: number, t: number): void {
+  const f = STAGE_AGG.fields;
+  view.setUint32(offset + f.sum_ns.offset, 1_000, true);
+  view.setUint32(offset + f.count.offset, 1, true);
+  view.setUint32(offset + f.bytes.offset, 200, true);
+  view.setUint32(offset + f.first_ns.offset, t, true);
+  view.setUint32(offset + f.last_ns.offset, t + 1_000, true);
+}
+const stageAt = (stage: Stage) => slot * SLOT.size + SLOT.fields.stage.offset + STAGES.indexOf(stage) * STAGE_AGG.size;
+const parkedAt = slot * SLOT.size + SLOT.fields.parked_rx.offset;
+const sendStages = [stageAt('tx_first'), stageAt('tx_send'), stageAt('dev_queue')];
+
+function nsPerRequest(tracer: Tracer): number {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < requests; i++) {
+    kernelStage(parkedAt, i);
+    const span = tracer.startServer('GET /', socket, undefined);
+    for (const at of sendStages) kernelStage(at, i);
+    tracer.finishServer(span, 200, undefined, 200);
+  }
+  return Number(process.hrtime.bigint() - start) / requests;
+}
+
+const withSlots = new Tracer({ owners: new SocketOwners(maps), sink: null, sampler: sampler() });
+const withoutKernel = new Tracer({ owners: null, sink: null, sampler: sampler() });
+const figures = { slots: [] as number[], none: [] as number[] };
+for (let i = 0; i < Number(values.rounds); i++) {
+  figures.slots.push(nsPerRequest(withSlots));
+  figures.none.push(nsPerRequest(withoutKernel));
+}
+const slots = median(figures.slots);
+const none = median(figures.none);
+console.log(`${requests} requests a round, medians of ${values.rounds} rounds`);
+console.log(`server span, kernel stages off:        ${none.toFixed(0)} ns a request`);
+console.log(`server span, socket owned in its slot: ${slots.toFixed(0)} ns a request (+${(slots - none).toFixed(0)} ns for the kernel link)`);
