@@ -7,6 +7,7 @@ import { ExportSampler } from '../src/trace/export-sampler.ts';
 import { pgOperation } from '../src/trace/instrument/pg.ts';
 import { kernelAttributes, lastStageEndNs, mergeAgg, sendComplete, serverStartNs, stageIntervals } from '../src/trace/kernel-spans.ts';
 import { newSpan } from '../src/trace/span-record.ts';
+import { monoNs } from '../src/trace/clock.ts';
 
 const agg = (o: Partial<Record<keyof StageAgg, number>>): StageAgg => ({
   sumNs: o.sumNs ?? 0,
@@ -104,4 +105,13 @@ test('settings: defaults, and one line naming the bad variable', () => {
 test('pg operation names come from the statement', () => {
   assert.equal(pgOperation('  insert into t values (1)'), 'INSERT');
   assert.equal(pgOperation(undefined), 'QUERY');
+});
+
+test('span clock: CLOCK_MONOTONIC ns, as the kernel stamps its stages', () => {
+  for (let i = 0; i < 100; i++) {
+    const before = Number(process.hrtime.bigint());
+    const mono = monoNs();
+    const after = Number(process.hrtime.bigint());
+    assert.ok(mono >= before - 1_000 && mono <= after + 1_000, `${mono} within [${before}, ${after}] give or take 1 us`);
+  }
 });

@@ -5,8 +5,28 @@
  */
 import { performance } from 'node:perf_hooks';
 
-/** process.hrtime is CLOCK_MONOTONIC on Linux. A double holds ns exactly for 104 days of uptime, and to 2 ns after. */
-export const monoNs = (): number => Number(process.hrtime.bigint());
+const hrNs = (): number => Number(process.hrtime.bigint());
+
+/**
+ * CLOCK_MONOTONIC minus performance.now(), in ns, taken once: both read
+ * libuv's monotonic clock (process.hrtime is CLOCK_MONOTONIC on Linux), and
+ * performance.now() costs two thirds of hrtime.bigint() and no BigInt, twice
+ * a request. The narrowest of a few brackets puts the offset within tens of ns.
+ */
+const nowToMonoNs = (() => {
+  let best = { width: Infinity, offset: 0 };
+  for (let i = 0; i < 16; i++) {
+    const before = performance.now();
+    const mono = hrNs();
+    const after = performance.now();
+    const width = after - before;
+    if (width < best.width) best = { width, offset: mono - ((before + after) / 2) * 1e6 };
+  }
+  return best.offset;
+})();
+
+/** CLOCK_MONOTONIC ns; a double holds them to well under 1 ns for days of process uptime. */
+export const monoNs = (): number => nowToMonoNs + performance.now() * 1e6;
 
 // Wall-clock ms minus monotonic ms, sampled once: performance.timeOrigin has
 // sub-millisecond precision, where Date.now() would put every span up to
