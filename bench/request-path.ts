@@ -2,9 +2,11 @@
  * The tracer's own cost per request, in one process and without the network
  * or the kernel: a server span started and finished, with its socket owned
  * through the slot table (over plain memory, where the kernel's stage writes
- * are played by this script) and without kernel stages. Saturated HTTP
- * figures on these VMs swing by 10 % or more between runs; this one is steady
- * to a few ns, so it is the one to read when changing the request path.
+ * are played by this script), without kernel stages, and with the profiler's
+ * per-request work (its sample label, the route totals) on top. Saturated
+ * HTTP figures on these VMs swing by 10 % or more between runs; these are
+ * steady to a few percent, so they are the ones to read when changing the
+ * request path.
  *
  *   node bench/request-path.ts [--requests 1000000] [--rounds 5]
  */
@@ -13,6 +15,8 @@ import { parseArgs } from 'node:util';
 import type { SharedMaps } from '../src/kernel/shared-maps.ts';
 import { SLOT, SLOTS, STAGE_AGG, STAGES, type Stage } from '../src/kernel/layout.ts';
 import { SLOT_TABLE_BYTES, SlotTable } from '../src/kernel/slot-table.ts';
+import { RequestProfiler } from '../src/profile/profiler.ts';
+import { RouteStats } from '../src/profile/route-stats.ts';
 import { ExportSampler } from '../src/trace/export-sampler.ts';
 import { SocketOwners } from '../src/trace/socket-owners.ts';
 import { Tracer } from '../src/trace/tracer.ts';
@@ -48,6 +52,8 @@ function nsPerRequest(tracer: Tracer): number {
   for (let i = 0; i < requests; i++) {
     kernelStage(parkedAt, i);
     const span = tracer.startServer('GET /', socket, undefined);
+    // The handler runs in the request's context, where fastify names its route.
+    tracer.run(span, () => tracer.rename(span, 'GET /hello'));
     for (const at of sendStages) kernelStage(at, i);
     tracer.finishServer(span, 200, undefined, 200);
   }
@@ -56,13 +62,29 @@ function nsPerRequest(tracer: Tracer): number {
 
 const withSlots = new Tracer({ owners: new SocketOwners(maps), sink: null, sampler: sampler() });
 const withoutKernel = new Tracer({ owners: null, sink: null, sampler: sampler() });
-const figures = { slots: [] as number[], none: [] as number[] };
+// As the register entry wires them when WIREFLAME_PROFILE_DIR is set (default rate, no heap profile).
+const profiler = new RequestProfiler({ intervalMicros: 10_000, heapIntervalBytes: 0 });
+const routes = new RouteStats();
+const profiled = new Tracer({
+  owners: null,
+  sink: null,
+  sampler: sampler(),
+  onEnter: (span) => profiler.enter(span),
+  onRename: (span) => profiler.rename(span),
+});
+profiled.onFinish((span) => routes.record(span));
+
+const figures = { slots: [] as number[], none: [] as number[], profiled: [] as number[] };
 for (let i = 0; i < Number(values.rounds); i++) {
   figures.slots.push(nsPerRequest(withSlots));
   figures.none.push(nsPerRequest(withoutKernel));
 }
-const slots = median(figures.slots);
-const none = median(figures.none);
+// Last, and alone: a running profiler slows every async context switch in the process.
+profiler.start();
+for (let i = 0; i < Number(values.rounds); i++) figures.profiled.push(nsPerRequest(profiled));
+profiler.stop();
+const [slots, none, prof] = [median(figures.slots), median(figures.none), median(figures.profiled)];
 console.log(`${requests} requests a round, medians of ${values.rounds} rounds`);
 console.log(`server span, kernel stages off:        ${none.toFixed(0)} ns a request`);
 console.log(`server span, socket owned in its slot: ${slots.toFixed(0)} ns a request (+${(slots - none).toFixed(0)} ns for the kernel link)`);
+console.log(`server span, profiled:                 ${prof.toFixed(0)} ns a request (+${(prof - none).toFixed(0)} ns for the sample label and route totals)`);
