@@ -6,20 +6,14 @@
  * A slow or absent collector never slows the service: spans in flight are
  * capped, and a request that finds the cap reached is dropped and counted.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { SpanKind, SpanStatusCode, TraceFlags, trace, type SpanContext } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult, type InstrumentationScope } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import {
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  type IdGenerator,
-  type ReadableSpan,
-  type SpanExporter,
-} from '@opentelemetry/sdk-trace';
+import { AlwaysOnSampler, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { newSpanId } from './trace-context.ts';
-import { monoToWall } from './clock.ts';
+import { monoToWall, nsToHrTime } from './clock.ts';
 import { kernelAttributes, serverStartNs, stageIntervals } from './kernel-spans.ts';
 import type { AttributeValue, SpanRecord } from './span-record.ts';
 
@@ -43,23 +37,6 @@ export interface ExportCounters {
   spansFailed: number;
   /** Requests not exported because too many spans were in flight. */
   requestsDropped: number;
-}
-
-/**
- * The SDK draws span ids from its IdGenerator; Wireflame's ids were drawn
- * when the request began (they key the kernel's aggregates and travel in
- * traceparent headers), so the generator hands back the ids set just before
- * each startSpan.
- */
-class PresetIds implements IdGenerator {
-  traceId = '';
-  spanId = '';
-  generateTraceId(): string {
-    return this.traceId;
-  }
-  generateSpanId(): string {
-    return this.spanId;
-  }
 }
 
 class CountingExporter implements SpanExporter {
@@ -90,7 +67,10 @@ class CountingExporter implements SpanExporter {
 export class OtlpSink {
   readonly counters: ExportCounters = { requests: 0, spansExported: 0, spansFailed: 0, requestsDropped: 0 };
   private readonly sdk: NodeSDK;
-  private readonly ids = new PresetIds();
+  private readonly processor: BatchSpanProcessor;
+  /** What every span shares, taken from a span the SDK made (see constructor). */
+  private readonly resource: Resource;
+  private readonly scope: InstrumentationScope;
   private readonly maxInFlight: number;
   private readonly hooks: string | undefined;
   private inFlight = 0;
@@ -103,22 +83,27 @@ export class OtlpSink {
       if (ok) this.counters.spansExported += spans;
       else this.counters.spansFailed += spans;
     });
+    // Twice the in-flight cap: the processor's own queue never fills, so
+    // every drop happens here, where it is counted. A batch is serialized on
+    // the service's thread in one go, inside whichever request filled it: 128
+    // spans (about 1 ms here) rather than the default 512 keep that pause out
+    // of the latency tail.
+    this.processor = new BatchSpanProcessor({ exporter, maxQueueSize: this.maxInFlight * 2, maxExportBatchSize: 128, scheduledDelayMillis: 1000 });
     this.sdk = new NodeSDK({
       ...(options.serviceName ? { serviceName: options.serviceName } : {}),
       resource: resourceFromAttributes(options.resource ?? {}),
       sampler: new AlwaysOnSampler(),
-      idGenerator: this.ids,
-      // Twice the in-flight cap: the processor's own queue never fills, so
-      // every drop happens here, where it is counted. A batch is serialized
-      // on the service's thread in one go, inside whichever request filled
-      // it: 128 spans (about 1 ms here) rather than the default 512 keep
-      // that pause out of the latency tail.
-      spanProcessors: [
-        new BatchSpanProcessor({ exporter, maxQueueSize: this.maxInFlight * 2, maxExportBatchSize: 128, scheduledDelayMillis: 1000 }),
-      ],
+      spanProcessors: [this.processor],
       instrumentations: [],
     });
     this.sdk.start();
+    // The SDK's resource (its detectors' and ours) and scope, read off one
+    // span it starts and never ends, so never exports. Spans are then handed
+    // to its processor finished: records already hold every time, id and
+    // attribute, and the SDK's own span objects cost about half of export.
+    const probe = trace.getTracer('wireflame').startSpan('wireflame.resource') as unknown as ReadableSpan;
+    this.resource = probe.resource;
+    this.scope = probe.instrumentationScope;
   }
 
   /** Builds and queues the spans of a finished request: its own, its backend calls', and their kernel stages. */
@@ -130,48 +115,79 @@ export class OtlpSink {
       return;
     }
     this.inFlight += spans;
-    const tracer = trace.getTracer('wireflame');
-    const emit = (r: SpanRecord, parent: Context, startNs: number): void => {
-      this.ids.traceId = r.traceId;
-      this.ids.spanId = r.spanId;
-      const span = tracer.startSpan(
-        r.name,
-        {
-          kind: r.kind === 'server' ? SpanKind.SERVER : SpanKind.CLIENT,
-          startTime: monoToWall(startNs),
-          attributes: { ...r.attributes, ...kernelAttributes(r.kernel, this.hooks) },
-        },
-        parent,
-      );
-      if (r.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: r.error });
-      const own = trace.setSpan(ROOT_CONTEXT, span);
-      for (const stage of stageIntervals(r.kernel, startNs, r.endNs)) {
-        this.ids.spanId = newSpanId();
-        tracer
-          .startSpan(
-            stage.name,
-            {
-              kind: SpanKind.INTERNAL,
-              startTime: monoToWall(stage.startNs),
-              attributes: { 'wireflame.kernel.stage': stage.stage, 'wireflame.kernel.count': stage.agg.count, 'wireflame.kernel.wait_ns': stage.agg.sumNs },
-            },
-            own,
-          )
-          .end(monoToWall(stage.endNs));
-      }
-      for (const child of r.children) emit(child, own, child.startNs);
-      span.end(monoToWall(r.endNs));
+    const parent = root.parentSpanId ? remoteParent(root.traceId, root.parentSpanId) : undefined;
+    this.emit(root, parent, root.kind === 'server' ? serverStartNs(root) : root.startNs);
+  }
+
+  /** The record's span, its stages' spans and its backend calls' spans, children first. */
+  private emit(r: SpanRecord, parent: SpanContext | undefined, startNs: number): void {
+    const own = { traceId: r.traceId, spanId: r.spanId, traceFlags: TraceFlags.SAMPLED };
+    for (const stage of stageIntervals(r.kernel, startNs, r.endNs)) {
+      this.finished({
+        name: stage.name,
+        kind: SpanKind.INTERNAL,
+        context: { traceId: r.traceId, spanId: newSpanId(), traceFlags: TraceFlags.SAMPLED },
+        parent: own,
+        startNs: stage.startNs,
+        endNs: stage.endNs,
+        attributes: { 'wireflame.kernel.stage': stage.stage, 'wireflame.kernel.count': stage.agg.count, 'wireflame.kernel.wait_ns': stage.agg.sumNs },
+        error: undefined,
+      });
+    }
+    for (const child of r.children) this.emit(child, own, child.startNs);
+    this.finished({
+      name: r.name,
+      kind: r.kind === 'server' ? SpanKind.SERVER : SpanKind.CLIENT,
+      context: own,
+      parent,
+      startNs,
+      endNs: r.endNs,
+      attributes: { ...r.attributes, ...kernelAttributes(r.kernel, this.hooks) },
+      error: r.error,
+    });
+  }
+
+  private finished(span: {
+    name: string;
+    kind: SpanKind;
+    context: SpanContext;
+    parent: SpanContext | undefined;
+    startNs: number;
+    endNs: number;
+    attributes: Record<string, AttributeValue>;
+    error: string | undefined;
+  }): void {
+    const readable: ReadableSpan = {
+      name: span.name,
+      kind: span.kind,
+      spanContext: () => span.context,
+      parentSpanContext: span.parent,
+      startTime: monoToWall(span.startNs),
+      endTime: monoToWall(span.endNs),
+      duration: nsToHrTime(Math.max(0, span.endNs - span.startNs)),
+      status: span.error === undefined ? { code: SpanStatusCode.UNSET } : { code: SpanStatusCode.ERROR, message: span.error },
+      attributes: span.attributes,
+      links: [],
+      events: [],
+      ended: true,
+      resource: this.resource,
+      instrumentationScope: this.scope,
+      droppedAttributesCount: 0,
+      droppedEventsCount: 0,
+      droppedLinksCount: 0,
     };
-    const parent = root.parentSpanId
-      ? trace.setSpanContext(ROOT_CONTEXT, { traceId: root.traceId, spanId: root.parentSpanId, traceFlags: 1, isRemote: true })
-      : ROOT_CONTEXT;
-    emit(root, parent, root.kind === 'server' ? serverStartNs(root) : root.startNs);
+    this.processor.onEnd(readable);
   }
 
   /** Exports what is queued and stops. */
   shutdown(): Promise<void> {
     return this.sdk.shutdown();
   }
+}
+
+/** The caller's span, from an incoming traceparent. */
+function remoteParent(traceId: string, spanId: string): SpanContext {
+  return { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true };
 }
 
 function countStages(r: SpanRecord): number {

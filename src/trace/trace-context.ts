@@ -3,7 +3,7 @@
  * Math.random, as OpenTelemetry JS's own generator takes them: ids must be
  * unique, not secret, and a request needs two (its span, and its trace
  * unless it arrived with one). Built in JavaScript from a digit table, they
- * cost about a fifth of Buffer's hex encoding of pooled random bytes.
+ * cost about a third of Buffer's hex encoding of pooled random bytes.
  */
 
 export interface TraceContext {
