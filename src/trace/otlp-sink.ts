@@ -109,21 +109,24 @@ export class OtlpSink {
   /** Builds and queues the spans of a finished request: its own, its backend calls', and their kernel stages. */
   submit(root: SpanRecord): void {
     this.counters.requests++;
-    const spans = 1 + root.children.length + countStages(root) + root.children.reduce((n, c) => n + countStages(c), 0);
-    if (this.inFlight + spans > this.maxInFlight) {
+    const spans: ReadableSpan[] = [];
+    const parent = root.parentSpanId ? remoteParent(root.traceId, root.parentSpanId) : undefined;
+    this.build(spans, root, parent, root.kind === 'server' ? serverStartNs(root) : root.startNs);
+    // Built before the cap is checked: a request's spans are few, and only
+    // exported requests (a few percent) get here.
+    if (this.inFlight + spans.length > this.maxInFlight) {
       this.counters.requestsDropped++;
       return;
     }
-    this.inFlight += spans;
-    const parent = root.parentSpanId ? remoteParent(root.traceId, root.parentSpanId) : undefined;
-    this.emit(root, parent, root.kind === 'server' ? serverStartNs(root) : root.startNs);
+    this.inFlight += spans.length;
+    for (const span of spans) this.processor.onEnd(span);
   }
 
   /** The record's span, its stages' spans and its backend calls' spans, children first. */
-  private emit(r: SpanRecord, parent: SpanContext | undefined, startNs: number): void {
+  private build(into: ReadableSpan[], r: SpanRecord, parent: SpanContext | undefined, startNs: number): void {
     const own = { traceId: r.traceId, spanId: r.spanId, traceFlags: TraceFlags.SAMPLED };
     for (const stage of stageIntervals(r.kernel, startNs, r.endNs)) {
-      this.finished({
+      into.push(this.finished({
         name: stage.name,
         kind: SpanKind.INTERNAL,
         context: { traceId: r.traceId, spanId: newSpanId(), traceFlags: TraceFlags.SAMPLED },
@@ -132,10 +135,10 @@ export class OtlpSink {
         endNs: stage.endNs,
         attributes: { 'wireflame.kernel.stage': stage.stage, 'wireflame.kernel.count': stage.agg.count, 'wireflame.kernel.wait_ns': stage.agg.sumNs },
         error: undefined,
-      });
+      }));
     }
-    for (const child of r.children) this.emit(child, own, child.startNs);
-    this.finished({
+    for (const child of r.children) this.build(into, child, own, child.startNs);
+    into.push(this.finished({
       name: r.name,
       kind: r.kind === 'server' ? SpanKind.SERVER : SpanKind.CLIENT,
       context: own,
@@ -144,9 +147,10 @@ export class OtlpSink {
       endNs: r.endNs,
       attributes: { ...r.attributes, ...kernelAttributes(r.kernel, this.hooks) },
       error: r.error,
-    });
+    }));
   }
 
+  /** A finished span, as the SDK's processor takes it. */
   private finished(span: {
     name: string;
     kind: SpanKind;
@@ -156,8 +160,8 @@ export class OtlpSink {
     endNs: number;
     attributes: Record<string, AttributeValue>;
     error: string | undefined;
-  }): void {
-    const readable: ReadableSpan = {
+  }): ReadableSpan {
+    return {
       name: span.name,
       kind: span.kind,
       spanContext: () => span.context,
@@ -176,7 +180,6 @@ export class OtlpSink {
       droppedEventsCount: 0,
       droppedLinksCount: 0,
     };
-    this.processor.onEnd(readable);
   }
 
   /** Exports what is queued and stops. */
@@ -188,8 +191,4 @@ export class OtlpSink {
 /** The caller's span, from an incoming traceparent. */
 function remoteParent(traceId: string, spanId: string): SpanContext {
   return { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true };
-}
-
-function countStages(r: SpanRecord): number {
-  return stageIntervals(r.kernel, 0, Number.MAX_SAFE_INTEGER).length;
 }
