@@ -450,10 +450,12 @@ static __noinline void record_stage(struct wf_config *cfg, struct stage_rec *r, 
 }
 
 /* The socket's current owner into *ref (kind OWNER_NONE when it has none);
- * returns the owner's WF_OWNER_* flags. The slot comes first: it needs no
- * hashing. The shared hash is large and its lookups miss the cache: they
- * are skipped until user space has written an owner at all. */
-static __always_inline __u32 owner_ref_of(struct wf_config *cfg, __u64 cookie, struct owner_ref *ref)
+ * returns the owner's WF_OWNER_* flags, and with OWNER_SLOT the slot itself
+ * into *slotp when the caller asks (NULL: it does not). The slot comes
+ * first: it needs no hashing. The shared hash is large and its lookups miss
+ * the cache: they are skipped until user space has written an owner at all. */
+static __always_inline __u32 owner_ref_of(struct wf_config *cfg, __u64 cookie, struct owner_ref *ref,
+					  struct wf_slot **slotp)
 {
 	ref->kind = OWNER_NONE;
 	if (!cookie || !cfg->owners_used)
@@ -466,6 +468,8 @@ static __always_inline __u32 owner_ref_of(struct wf_config *cfg, __u64 cookie, s
 		ref->kind = OWNER_SLOT;
 		ref->gen = s->gen;
 		__builtin_memcpy(&ref->key, s->trace_id, sizeof(ref->key));
+		if (slotp)
+			*slotp = s;
 		return s->flags;
 	}
 	struct wf_owner *o = bpf_map_lookup_elem(&wf_owners, &cookie);
@@ -631,7 +635,7 @@ static __always_inline void tx_call_begin(struct sock *sk, __u32 left, bool btf)
 	c->end = seq + left;
 	c->sent_hi = seq;
 	c->flags = 0;
-	owner_ref_of(cfg, st->cookie, &c->owner);
+	owner_ref_of(cfg, st->cookie, &c->owner, NULL);
 	st->next = (slot + 1) & (TX_CALLS - 1);
 	count_hit(WF_HOOK_TCP_SENDMSG);
 }
@@ -761,7 +765,7 @@ static __always_inline void dev_queue(struct sk_buff *skb)
 
 	/* With ip_local_out hooked, its program already matched the calls. */
 	if (!cfg->tx_match_at_dev_queue)
-		owner_ref_of(cfg, st->cookie, &q.owner);
+		owner_ref_of(cfg, st->cookie, &q.owner, NULL);
 	else if (!tx_transmit(cfg, sk, st, &seg, &q.owner))
 		q.owner.kind = OWNER_NONE; /* no call of an owner carries it */
 	count_hit(WF_HOOK_DEV_QUEUE);
@@ -833,7 +837,7 @@ static __noinline void peer_answered(struct wf_config *cfg, struct sock *sk, str
 	r.tgid = st->tgid;
 	r.stage = WF_STAGE_PEER_WAIT;
 	r.hook = WF_HOOK_RX_READY;
-	owner_ref_of(cfg, st->cookie, &r.owner);
+	owner_ref_of(cfg, st->cookie, &r.owner, NULL);
 
 	peer.family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	peer.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
@@ -947,18 +951,16 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 	r.stage = WF_STAGE_RX_QUEUE;
 	r.hook = WF_HOOK_RX_READ;
 	struct owner_ref owner = {};
-	__u32 flags = owner_ref_of(cfg, st->cookie, &owner);
+	struct wf_slot *slot = NULL;
+	__u32 flags = owner_ref_of(cfg, st->cookie, &owner, &slot);
 
 	/* A server's bytes belong to the request they start, which has no
 	 * owner yet: park them for user space to claim, in the slot or in the
 	 * hash. A socket with no owner at all may be a server's new
 	 * connection: park those too once user space writes owners (the hash
 	 * is an LRU). */
-	if (owner.kind == OWNER_SLOT && (flags & WF_OWNER_SERVER)) {
-		struct wf_slot *slot = slot_of(st->cookie);
-
-		if (slot)
-			agg_add(&slot->parked_rx, r.duration, r.end_ts, ret, false);
+	if (slot && (flags & WF_OWNER_SERVER)) {
+		agg_add(&slot->parked_rx, r.duration, r.end_ts, ret, false);
 	} else if (cfg->owners_used && (owner.kind == OWNER_NONE || (flags & WF_OWNER_SERVER))) {
 		rx_pending_add(st->cookie, r.duration, r.end_ts, ret);
 	} else {
