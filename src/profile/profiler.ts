@@ -25,10 +25,7 @@ type Numeric = number | bigint;
  * a young-generation collection cost a saturated server about 1 us per
  * request in copying alone.
  */
-interface SampleLabel {
-  spanId: string;
-  route: string;
-}
+type SampleLabel = NonNullable<SpanRecord['sampleLabel']>;
 
 /**
  * The parts of a pprof profile read here. @datadog/pprof hands back the
@@ -101,13 +98,13 @@ export class RequestProfiler {
   /** Labels what runs from now on, in this async context, with the request; its route is read at stop, once known. */
   enter(span: SpanRecord): void {
     const label: SampleLabel = { spanId: span.spanId, route: span.name };
+    span.sampleLabel = label;
     pprof.time.setContext(label);
   }
 
-  /** The request's route became known (fastify names it after routing): later samples carry it. */
+  /** The request's route became known (fastify names it after routing): its samples carry it. */
   rename(span: SpanRecord): void {
-    const label = pprof.time.getContext() as SampleLabel | undefined;
-    if (label?.spanId === span.spanId) label.route = span.name;
+    if (span.sampleLabel) span.sampleLabel.route = span.name;
   }
 
   /** Stops and returns what was sampled; safe to call twice. */

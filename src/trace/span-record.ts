@@ -31,6 +31,12 @@ export interface SpanRecord {
   hold: KernelHold | null;
   /** A server span's receive waits, parked by the kernel before the span began. */
   parkedRx: StageAgg | null;
+  /**
+   * What the profiler labels the request's samples with, when profiling. The
+   * span points at its label and never the other way: the profiler keeps
+   * labels alive longer than requests.
+   */
+  sampleLabel: { spanId: string; route: string } | null;
 }
 
 export function newSpan(
@@ -51,5 +57,6 @@ export function newSpan(
     children: [],
     hold: null,
     parkedRx: null,
+    sampleLabel: null,
   };
 }
