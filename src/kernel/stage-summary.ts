@@ -34,7 +34,6 @@ export function percentileNs(slots: readonly bigint[], p: number): number {
   return slotUpperNs(slots.length - 1);
 }
 
-
 export function summarizeStage(h: StageHistogram): StageSummary {
   const count = Number(h.slots.reduce((a, b) => a + b, 0n));
   const last = h.slots.findLastIndex((c) => c > 0n);

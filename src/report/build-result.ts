@@ -29,7 +29,6 @@ export interface RunFacts {
   profile?: ProfileSummaryResult | null;
 }
 
-
 export function buildResult(f: RunFacts): RunResult {
   const lat = f.load.latency.summary();
   const durationSec = f.load.measuredMs / 1000;

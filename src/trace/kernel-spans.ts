@@ -122,13 +122,14 @@ export function withParkedRx(kernel: NonNullable<SpanRecord['kernel']>, parked: 
 /** Adds one aggregate into another. */
 export function mergeAgg(a: StageAgg | undefined, b: StageAgg): StageAgg {
   if (!a) return b;
-  const first = a.firstNs === 0 ? b.firstNs : b.firstNs === 0 ? a.firstNs : a.firstNs < b.firstNs ? a.firstNs : b.firstNs;
+  // 0 is "not timed", not the earliest time.
+  const first = a.firstNs === 0 ? b.firstNs : b.firstNs === 0 ? a.firstNs : Math.min(a.firstNs, b.firstNs);
   return {
     sumNs: a.sumNs + b.sumNs,
-    maxNs: a.maxNs > b.maxNs ? a.maxNs : b.maxNs,
+    maxNs: Math.max(a.maxNs, b.maxNs),
     count: a.count + b.count,
     bytes: a.bytes + b.bytes,
     firstNs: first,
-    lastNs: a.lastNs > b.lastNs ? a.lastNs : b.lastNs,
+    lastNs: Math.max(a.lastNs, b.lastNs),
   };
 }
