@@ -6,12 +6,11 @@
  */
 import type { CloudResult, HostResult } from '../report/result-schema.ts';
 
-const CLOUD_PROVIDER: Record<Exclude<CloudResult['provider'], 'none'>, string> = { aws: 'aws', azure: 'azure', gcp: 'gcp' };
-
 export function resourceAttributes(host: HostResult, cloud: CloudResult): Record<string, string> {
   const attrs: Record<string, string> = { 'host.cpu.model.name': host.cpu_model };
   if (cloud.provider !== 'none') {
-    attrs['cloud.provider'] = CLOUD_PROVIDER[cloud.provider];
+    // Wireflame's provider names are the semantic convention's values.
+    attrs['cloud.provider'] = cloud.provider;
     if (cloud.region) attrs['cloud.region'] = cloud.region;
     if (cloud.zone) attrs['cloud.availability_zone'] = cloud.zone;
     if (cloud.instance_type) attrs['host.type'] = cloud.instance_type;
