@@ -42,9 +42,3 @@ export function monoToWall(mono: number): HrTime {
   const nanos = Math.min(999_999_999, Math.round((ms - seconds * 1000) * 1e6));
   return [seconds, nanos];
 }
-
-/** A duration in ns as OpenTelemetry's HrTime. */
-export function nsToHrTime(ns: number): HrTime {
-  const seconds = Math.floor(ns / 1e9);
-  return [seconds, Math.min(999_999_999, Math.round(ns - seconds * 1e9))];
-}

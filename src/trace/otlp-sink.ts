@@ -7,13 +7,13 @@
  * capped, and a request that finds the cap reached is dropped and counted.
  */
 import { SpanKind, SpanStatusCode, TraceFlags, trace, type SpanContext } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult, type InstrumentationScope } from '@opentelemetry/core';
+import { ExportResultCode, hrTimeDuration, type ExportResult, type InstrumentationScope } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOnSampler, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace';
 import { newSpanId } from './trace-context.ts';
-import { monoToWall, nsToHrTime } from './clock.ts';
+import { monoToWall } from './clock.ts';
 import { kernelAttributes, serverStartNs, stageIntervals } from './kernel-spans.ts';
 import type { AttributeValue, SpanRecord } from './span-record.ts';
 
@@ -161,14 +161,17 @@ export class OtlpSink {
     attributes: Record<string, AttributeValue>;
     error: string | undefined;
   }): ReadableSpan {
+    const startTime = monoToWall(span.startNs);
+    const endTime = monoToWall(span.endNs);
     return {
       name: span.name,
       kind: span.kind,
       spanContext: () => span.context,
       parentSpanContext: span.parent,
-      startTime: monoToWall(span.startNs),
-      endTime: monoToWall(span.endNs),
-      duration: nsToHrTime(Math.max(0, span.endNs - span.startNs)),
+      startTime,
+      endTime,
+      // As the SDK's own spans compute it; a span never ends before it starts, but if it did its duration is 0.
+      duration: hrTimeDuration(startTime, span.endNs < span.startNs ? startTime : endTime),
       status: span.error === undefined ? { code: SpanStatusCode.UNSET } : { code: SpanStatusCode.ERROR, message: span.error },
       attributes: span.attributes,
       links: [],
