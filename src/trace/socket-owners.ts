@@ -86,10 +86,7 @@ export class SocketOwners {
       const first = s[STATE] === undefined;
       const state = (s[STATE] ??= this.bind(s));
       const { cookie, slot } = state;
-      if (held && held.slot >= 0 && !held.superseded) {
-        held.settled = this.slots.read(held.slot, held.gen);
-        held.superseded = true;
-      }
+      if (held && held.slot >= 0 && !held.superseded) this.settle(held, this.slots.read(held.slot, held.gen));
       // A server's bytes that arrived before the socket had a slot owner (its
       // first request, or any request on the hash path) were parked in the hash.
       let parked = server && (first || slot < 0) ? this.maps.takeRxPending(cookie) : null;
@@ -126,7 +123,7 @@ export class SocketOwners {
     return hold.settled;
   }
 
-  /** The span took its last kernel time: the socket's next owner need not keep a snapshot for it. */
+  /** The span's kernel time is final: it ended, or the socket's next owner took the slot. */
   settle(hold: KernelHold, kernel: Partial<Record<Stage, StageAgg>> | null): void {
     hold.settled = kernel;
     hold.superseded = true;
