@@ -7,7 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readProfileSummary } from '../profile/profile-summary.ts';
+import { PROFILE_SUMMARY_FILE, readProfileSummary } from '../profile/profile-summary.ts';
 import type { ProfileSummaryResult } from '../report/result-schema.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -42,7 +42,7 @@ export function assertTargetProfiles(pid: number, dir: string): void {
 
 export async function dumpTargetProfile(pid: number, dir: string, timeoutMs = 10_000): Promise<ProfileSummaryResult> {
   assertTargetProfiles(pid, dir);
-  const summary = join(dir, 'profile-summary.json');
+  const summary = join(dir, PROFILE_SUMMARY_FILE);
   const before = modifiedMs(summary);
   process.kill(pid, 'SIGUSR2');
   for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(100)) {

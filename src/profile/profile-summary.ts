@@ -12,6 +12,9 @@ import type { Frame } from './frames.ts';
 import type { CpuSample } from './fuse.ts';
 import type { RouteTotals } from './route-stats.ts';
 
+/** Where a profiled process writes its summary, beside its other profile files. */
+export const PROFILE_SUMMARY_FILE = 'profile-summary.json';
+
 const TOP_FUNCTIONS = 10;
 const ms = (ns: number) => round(ns / 1e6);
 
@@ -68,8 +71,8 @@ const checker = TypeCompiler.Compile(ProfileSummarySchema);
  * against its schema; null when there is none. A malformed one is an error:
  * it names the first field that is wrong.
  */
-export function readProfileSummary(dir: string, file = 'profile-summary.json'): ProfileSummaryResult | null {
-  const path = join(dir, file);
+export function readProfileSummary(dir: string): ProfileSummaryResult | null {
+  const path = join(dir, PROFILE_SUMMARY_FILE);
   if (!existsSync(path)) return null;
   const value: unknown = JSON.parse(readFileSync(path, 'utf8'));
   if (!checker.Check(value)) {

@@ -14,7 +14,7 @@ import { flameTree, grafanaFrame } from './flame-tree.ts';
 import type { WeightedStack } from './frames.ts';
 import { fuse } from './fuse.ts';
 import { encodePprofGz, toPprof } from './pprof-encode.ts';
-import { profileSummary } from './profile-summary.ts';
+import { PROFILE_SUMMARY_FILE, profileSummary } from './profile-summary.ts';
 import type { ProfilerResult } from './profiler.ts';
 import type { RouteStats, RouteTotals } from './route-stats.ts';
 
@@ -75,6 +75,6 @@ export function writeProfiles(dir: string, input: ProfileInput): WrittenProfiles
   write('flame.html', flameHtml({ title: `${input.service}: where request time went`, views: views(stacks, routes, input), notes }));
   if (input.result.heap) write('heap.pb.gz', gzipSync(input.result.heap.encode()));
   const names = files.map((f) => f.slice(dir.length + 1));
-  write('profile-summary.json', `${JSON.stringify(profileSummary(input.result.samples, routes, names, notes), null, 2)}\n`);
+  write(PROFILE_SUMMARY_FILE, `${JSON.stringify(profileSummary(input.result.samples, routes, names, notes), null, 2)}\n`);
   return { files, notes };
 }
