@@ -7,14 +7,11 @@
 import type { Socket } from 'node:net';
 import type { Tracer } from '../tracer.ts';
 import type { SpanRecord } from '../span-record.ts';
+import { errorMessage, type Method, type Patchable } from './patch.ts';
 
 const SPAN = Symbol('wireflame.span');
 const PATCHED = Symbol('wireflame.patched');
 
-type Fn = (...args: unknown[]) => unknown;
-interface Patchable {
-  prototype: Record<string | symbol, unknown>;
-}
 interface RedisLike {
   stream?: Socket;
   status?: string;
@@ -29,7 +26,7 @@ interface CommandLike {
 export function instrumentIoredis(Redis: Patchable, tracer: Tracer): void {
   if (Redis.prototype[PATCHED]) return;
   Redis.prototype[PATCHED] = true;
-  const send = Redis.prototype.sendCommand as Fn;
+  const send = Redis.prototype.sendCommand as Method;
   Redis.prototype.sendCommand = function (this: RedisLike, ...args: unknown[]) {
     const command = args[0] as CommandLike;
     let span = command[SPAN];
@@ -46,7 +43,7 @@ export function instrumentIoredis(Redis: Patchable, tracer: Tracer): void {
       const done = made;
       command.promise.then(
         () => tracer.finishClient(done, undefined),
-        (err: unknown) => tracer.finishClient(done, err instanceof Error ? err.message : String(err)),
+        (err: unknown) => tracer.finishClient(done, errorMessage(err)),
       );
     }
     if (this.status === 'ready' && this.stream) tracer.ownSocket(span, this.stream);

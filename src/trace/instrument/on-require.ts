@@ -8,6 +8,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import { sep } from 'node:path';
 import type { Tracer } from '../tracer.ts';
 import { instrumentIoredis } from './ioredis.ts';
+import type { Patchable } from './patch.ts';
 import { instrumentPgClient, instrumentPgQuery } from './pg.ts';
 
 interface RequireEnd {
@@ -19,8 +20,6 @@ interface RequireEnd {
 const PG_INDEX = `${sep}pg${sep}lib${sep}index.js`;
 const PG_CLIENT = `${sep}pg${sep}lib${sep}client.js`;
 const IOREDIS_INDEX = `${sep}ioredis${sep}built${sep}index.js`;
-
-type Patchable = { prototype: Record<string | symbol, unknown> };
 
 function isClass(value: unknown): value is Patchable {
   return typeof value === 'function' && typeof (value as Patchable).prototype === 'object';

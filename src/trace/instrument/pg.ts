@@ -7,15 +7,12 @@
 import type { Socket } from 'node:net';
 import type { Tracer } from '../tracer.ts';
 import type { SpanRecord } from '../span-record.ts';
+import { errorMessage, type Method, type Patchable } from './patch.ts';
 
 const SPAN = Symbol('wireflame.span');
 const PATCHED = Symbol('wireflame.patched');
 const MAX_QUERY_TEXT = 1024;
 
-type Fn = (...args: unknown[]) => unknown;
-interface Patchable {
-  prototype: Record<string | symbol, unknown>;
-}
 interface PgClientLike {
   _queryQueue?: ({ [SPAN]?: SpanRecord } | undefined)[];
   host?: string;
@@ -44,7 +41,7 @@ let making: SpanRecord | undefined;
 export function instrumentPgClient(Client: Patchable, tracer: Tracer): void {
   if (Client.prototype[PATCHED]) return;
   Client.prototype[PATCHED] = true;
-  const query = Client.prototype.query as Fn;
+  const query = Client.prototype.query as Method;
   Client.prototype.query = function (this: PgClientLike, ...args: unknown[]) {
     const text = queryText(args[0]);
     const operation = pgOperation(text);
@@ -61,7 +58,7 @@ export function instrumentPgClient(Client: Patchable, tracer: Tracer): void {
     try {
       return query.apply(this, args);
     } catch (err) {
-      tracer.finishClient(span, err instanceof Error ? err.message : String(err));
+      tracer.finishClient(span, errorMessage(err));
       throw err;
     } finally {
       if (making === span) {
@@ -77,9 +74,9 @@ export function instrumentPgClient(Client: Patchable, tracer: Tracer): void {
 export function instrumentPgQuery(Query: Patchable, tracer: Tracer): void {
   if (Query.prototype[PATCHED]) return;
   Query.prototype[PATCHED] = true;
-  const submit = Query.prototype.submit as Fn;
-  const ready = Query.prototype.handleReadyForQuery as Fn;
-  const failed = Query.prototype.handleError as Fn;
+  const submit = Query.prototype.submit as Method;
+  const ready = Query.prototype.handleReadyForQuery as Method;
+  const failed = Query.prototype.handleError as Method;
   Query.prototype.submit = function (this: PgQueryLike, ...args: unknown[]) {
     const span = this[SPAN] ?? making;
     if (span) {
@@ -97,8 +94,7 @@ export function instrumentPgQuery(Query: Patchable, tracer: Tracer): void {
   };
   Query.prototype.handleError = function (this: PgQueryLike, ...args: unknown[]) {
     const span = this[SPAN];
-    const err = args[0];
-    if (span) tracer.finishClient(span, err instanceof Error ? err.message : String(err));
+    if (span) tracer.finishClient(span, errorMessage(args[0]));
     return failed.apply(this, args);
   };
 }
