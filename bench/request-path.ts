@@ -13,8 +13,8 @@
 import type { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { SharedMaps } from '../src/kernel/shared-maps.ts';
-import { SLOT, SLOTS, STAGE_AGG, STAGES, type Stage } from '../src/kernel/layout.ts';
-import { SLOT_TABLE_BYTES, SlotTable } from '../src/kernel/slot-table.ts';
+import { SLOTS, STAGE_AGG } from '../src/kernel/layout.ts';
+import { SLOT_TABLE_BYTES, SlotTable, aggOffset } from '../src/kernel/slot-table.ts';
 import { RequestProfiler } from '../src/profile/profiler.ts';
 import { RouteStats } from '../src/profile/route-stats.ts';
 import { ExportSampler } from '../src/trace/export-sampler.ts';
@@ -43,9 +43,8 @@ function kernelStage(offset: number, t: number): void {
   view.setUint32(offset + f.first_ns.offset, t, true);
   view.setUint32(offset + f.last_ns.offset, t + 1_000, true);
 }
-const stageAt = (stage: Stage) => slot * SLOT.size + SLOT.fields.stage.offset + STAGES.indexOf(stage) * STAGE_AGG.size;
-const parkedAt = slot * SLOT.size + SLOT.fields.parked_rx.offset;
-const sendStages = [stageAt('tx_first'), stageAt('tx_send'), stageAt('dev_queue')];
+const parkedAt = aggOffset(slot, 'parked');
+const sendStages = [aggOffset(slot, 'tx_first'), aggOffset(slot, 'tx_send'), aggOffset(slot, 'dev_queue')];
 
 function nsPerRequest(tracer: Tracer): number {
   const start = process.hrtime.bigint();

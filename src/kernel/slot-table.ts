@@ -17,6 +17,11 @@ const TWO32 = 2 ** 32;
 
 export const SLOT_TABLE_BYTES = SLOTS * SLOT.size;
 
+/** Where one of a slot's aggregates sits in the table, in bytes: a stage's, or ('parked') its parked receive waits. */
+export function aggOffset(slot: number, which: Stage | 'parked'): number {
+  return slot * SLOT.size + (which === 'parked' ? F.parked_rx.offset : F.stage.offset + AT[which]);
+}
+
 /** A hex digit's value by char code (ids are lowercase hex, checked where they enter). */
 const NIBBLE = new Uint8Array(128);
 for (let i = 0; i < 16; i++) NIBBLE['0123456789abcdef'.charCodeAt(i)] = i;
@@ -53,8 +58,7 @@ export class SlotTable {
     const old = Atomics.compareExchange(this.words, (slot * SLOT.size + F.cookie.offset) / 8, 0n, cookie);
     if (old === 0n) {
       // A closed socket's leftovers are not the new one's.
-      const parked = slot * SLOT.size + F.parked_rx.offset;
-      zero(this.u32, parked, STAGE_AGG.size);
+      zero(this.u32, aggOffset(slot, 'parked'), STAGE_AGG.size);
     }
     return old === 0n || old === cookie ? slot : -1;
   }
@@ -84,7 +88,7 @@ export class SlotTable {
 
   /** A server's parked receive waits (the request starting now), cleared. */
   takeParked(slot: number): StageAgg | null {
-    const offset = slot * SLOT.size + F.parked_rx.offset;
+    const offset = aggOffset(slot, 'parked');
     const agg = this.readAgg(offset);
     if (agg) zero(this.u32, offset, STAGE_AGG.size);
     return agg;
