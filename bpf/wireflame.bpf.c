@@ -730,6 +730,15 @@ static __always_inline void ip_output(struct sk_buff *skb, bool btf)
 	tx_transmit(cfg, sk, st, &seg, &unused);
 }
 
+/* The skb's device transmits without a qdisc (loopback, a default veth). */
+static __always_inline bool queueless(struct sk_buff *skb)
+{
+	struct net_device *dev = skb->dev;
+	struct Qdisc *qdisc = dev ? dev->qdisc : NULL;
+
+	return qdisc && !qdisc->enqueue;
+}
+
 static __noinline void dev_queue_done(struct wf_config *cfg, struct skb_queued *q, __u64 now, __u32 hook)
 {
 	struct stage_rec r = {};
@@ -776,10 +785,8 @@ static __always_inline void dev_queue(struct sk_buff *skb)
 	q.tgid = st->tgid;
 	q.sk = (__u64)sk;
 	__u64 key = (__u64)skb;
-	struct net_device *dev = skb->dev;
-	struct Qdisc *qdisc = dev ? dev->qdisc : NULL;
 
-	if (qdisc && !qdisc->enqueue) {
+	if (queueless(skb)) {
 		__u64 *slot = bpf_map_lookup_elem(&wf_skb_inline, &zero);
 
 		if (slot)
@@ -805,8 +812,13 @@ static __always_inline void dev_xmit(struct sk_buff *skb)
 
 	if (slot && *slot == key) {
 		*slot = 0;
-		count_hit(WF_HOOK_DEV_XMIT);
-		return;
+		/* A queued skb may reuse the address of an inline one whose
+		 * transmit this hook never saw (the device went down): the slot
+		 * only speaks for queue-less devices. */
+		if (queueless(skb)) {
+			count_hit(WF_HOOK_DEV_XMIT);
+			return;
+		}
 	}
 	if (!skb_queued_used)
 		return;

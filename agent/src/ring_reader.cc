@@ -1,10 +1,13 @@
 #include "ring_reader.h"
 
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 
 #include "errors.h"
 
@@ -37,6 +40,16 @@ RingReader::RingReader(const Napi::CallbackInfo& info)
 
   ring_ = ring_buffer__new(map_fd, OnRecord, this, nullptr);
   if (!ring_) ThrowErrno(env, "ring buffer", errno);
+  page_size_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* consumer = mmap(nullptr, page_size_, PROT_READ, MAP_SHARED, map_fd, 0);
+  void* producer = mmap(nullptr, page_size_, PROT_READ, MAP_SHARED, map_fd, static_cast<off_t>(page_size_));
+  if (consumer != MAP_FAILED) consumer_pos_ = static_cast<const volatile uint64_t*>(consumer);
+  if (producer != MAP_FAILED) producer_pos_ = static_cast<const volatile uint64_t*>(producer);
+  if (!consumer_pos_ || !producer_pos_) {
+    int err = errno;
+    Stop();
+    ThrowErrno(env, "ring buffer positions", err);
+  }
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   struct epoll_event ring_ev = {}, wake_ev = {};
@@ -78,7 +91,9 @@ void RingReader::Deliver() {
   // a batch that missed the events submitted in between (a test that read
   // after a flush saw one chunk short, about one run in thirty).
   d->flushes = flush_requests_.exchange(0);
+  uint64_t target = d->flushes ? __atomic_load_n(producer_pos_, __ATOMIC_ACQUIRE) : 0;
   ring_buffer__consume(ring_);
+  if (d->flushes) CatchUp(target);
   if (!batch_.empty()) {
     records_ += batch_.size() / record_size_;
     batches_++;
@@ -99,6 +114,18 @@ void RingReader::Deliver() {
     delete d;
   };
   if (tsfn_.NonBlockingCall(d, call) != napi_ok) delete d;
+}
+
+// A consume stops at the first record still being written, and the records
+// after it wait for the next one. A program writes a record in microseconds,
+// unless its vCPU is descheduled under it: then wait, within reason, so that a
+// flush still holds every event submitted before it was asked for.
+void RingReader::CatchUp(uint64_t target) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+  while (__atomic_load_n(consumer_pos_, __ATOMIC_ACQUIRE) < target && std::chrono::steady_clock::now() < deadline) {
+    sched_yield();
+    ring_buffer__consume(ring_);
+  }
 }
 
 void RingReader::Run() {
@@ -130,6 +157,9 @@ void RingReader::Stop() {
   }
   if (ring_) ring_buffer__free(ring_);
   ring_ = nullptr;
+  if (consumer_pos_) munmap(const_cast<uint64_t*>(consumer_pos_), page_size_);
+  if (producer_pos_) munmap(const_cast<uint64_t*>(producer_pos_), page_size_);
+  consumer_pos_ = producer_pos_ = nullptr;
   if (epoll_fd_ >= 0) close(epoll_fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
   epoll_fd_ = wake_fd_ = -1;

@@ -21,6 +21,7 @@ class RingReader : public Napi::ObjectWrap<RingReader> {
   static int OnRecord(void* ctx, void* data, size_t size);
   void Run();
   void Deliver();
+  void CatchUp(uint64_t target);
   void Stop();
   void Wake();
 
@@ -30,6 +31,11 @@ class RingReader : public Napi::ObjectWrap<RingReader> {
 
   Napi::ThreadSafeFunction tsfn_;
   struct ring_buffer* ring_ = nullptr;
+  // The ring's position pages, mapped read-only: a flush drains up to where
+  // the producer stood when it was asked, past records still being written.
+  const volatile uint64_t* consumer_pos_ = nullptr;
+  const volatile uint64_t* producer_pos_ = nullptr;
+  size_t page_size_ = 0;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   int interval_ms_;

@@ -247,7 +247,8 @@ export class KernelSession extends SharedMaps {
     if (this.ring) throw new Error('events already have a listener');
     this.ring = new this.native.RingReader(this.fds.events, EVENT.size, intervalMs, (batch, flushes) => {
       if (batch) listener(decodeEvents(batch));
-      if (flushes > 0) for (const resolve of this.flushWaiters.splice(0)) resolve();
+      // Requests are answered in the order they were made.
+      for (const resolve of this.flushWaiters.splice(0, flushes)) resolve();
     });
   }
 
