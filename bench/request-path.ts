@@ -3,7 +3,8 @@
  * or the kernel: a server span started and finished, with its socket owned
  * through the slot table (over plain memory, where the kernel's stage writes
  * are played by this script), without kernel stages, and with the profiler's
- * per-request work (its sample label, the route totals) on top. Saturated
+ * per-request work on top: its sample label, on a connection labelled once
+ * or on its own, and the route totals. Saturated
  * HTTP figures on these VMs swing by 10 % or more between runs; these are
  * steady to a few percent, so they are the ones to read when changing the
  * request path.
@@ -31,7 +32,8 @@ const cookie = 12_345n;
 const slot = Number(cookie % BigInt(SLOTS));
 // Only what SocketOwners asks of the kernel's maps on the slot path.
 const maps = { slots: () => new SlotTable(memory), socketCookie: () => cookie, takeRxPending: () => null } as unknown as SharedMaps;
-const socket = { once() {} } as unknown as Socket;
+const fakeSocket = () => ({ once() {} }) as unknown as Socket;
+const socket = fakeSocket();
 const sampler = () => new ExportSampler({ ratio: 0.01, tailQuantile: 0.99 });
 
 /** What the kernel adds for one request: a parked receive wait, then the response's send stages. */
@@ -46,13 +48,13 @@ function kernelStage(offset: number, t: number): void {
 const parkedAt = aggOffset(slot, 'parked');
 const sendStages = [aggOffset(slot, 'tx_first'), aggOffset(slot, 'tx_send'), aggOffset(slot, 'dev_queue')];
 
-function nsPerRequest(tracer: Tracer): number {
+function nsPerRequest(tracer: Tracer, on = socket): number {
   const start = process.hrtime.bigint();
   for (let i = 0; i < requests; i++) {
     kernelStage(parkedAt, i);
-    const span = tracer.startServer('GET /', socket, undefined);
+    const span = tracer.startServer('GET /', on, undefined);
     // The handler runs in the request's context, where fastify names its route.
-    tracer.run(span, () => tracer.rename(span, 'GET /hello'));
+    tracer.run(span, on, () => tracer.rename(span, 'GET /hello'));
     for (const at of sendStages) kernelStage(at, i);
     tracer.finishServer(span, 200, undefined, 200);
   }
@@ -64,26 +66,26 @@ const withoutKernel = new Tracer({ owners: null, sink: null, sampler: sampler() 
 // As the register entry wires them when WIREFLAME_PROFILE_DIR is set (default rate, no heap profile).
 const profiler = new RequestProfiler({ intervalMicros: 10_000, heapIntervalBytes: 0 });
 const routes = new RouteStats();
-const profiled = new Tracer({
-  owners: null,
-  sink: null,
-  sampler: sampler(),
-  onEnter: (span) => profiler.enter(span),
-  onRename: (span) => profiler.rename(span),
-});
+const profiled = new Tracer({ owners: null, sink: null, sampler: sampler(), labels: profiler });
 profiled.onFinish((span) => routes.record(span));
+// A connection accepted by an instrumented server; the other socket never was.
+const connection = fakeSocket();
 
-const figures = { slots: [] as number[], none: [] as number[], profiled: [] as number[] };
+const figures = { slots: [] as number[], none: [] as number[], profiled: [] as number[], alone: [] as number[] };
 for (let i = 0; i < Number(values.rounds); i++) {
   figures.slots.push(nsPerRequest(withSlots));
   figures.none.push(nsPerRequest(withoutKernel));
 }
 // Last, and alone: a running profiler slows every async context switch in the process.
 profiler.start();
-for (let i = 0; i < Number(values.rounds); i++) figures.profiled.push(nsPerRequest(profiled));
+for (let i = 0; i < Number(values.rounds); i++) {
+  figures.profiled.push(profiled.connection(connection, () => nsPerRequest(profiled, connection)));
+  figures.alone.push(nsPerRequest(profiled));
+}
 profiler.stop();
-const [slots, none, prof] = [median(figures.slots), median(figures.none), median(figures.profiled)];
+const [slots, none, prof, alone] = [median(figures.slots), median(figures.none), median(figures.profiled), median(figures.alone)];
 console.log(`${requests} requests a round, medians of ${values.rounds} rounds`);
 console.log(`server span, kernel stages off:        ${none.toFixed(0)} ns a request`);
 console.log(`server span, socket owned in its slot: ${slots.toFixed(0)} ns a request (+${(slots - none).toFixed(0)} ns for the kernel link)`);
-console.log(`server span, profiled:                 ${prof.toFixed(0)} ns a request (+${(prof - none).toFixed(0)} ns for the sample label and route totals)`);
+console.log(`server span, profiled:                 ${prof.toFixed(0)} ns a request (+${(prof - none).toFixed(0)} ns for the connection's sample timeline and route totals)`);
+console.log(`  labelled on its own (no connection):  ${alone.toFixed(0)} ns a request (+${(alone - none).toFixed(0)} ns for its own sample label and route totals)`);

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { Profile } from 'pprof-format';
 import { foldedName, toFolded } from '../src/profile/folded.ts';
 import { frame, type WeightedStack } from '../src/profile/frames.ts';
+import { ConnectionTimeline, type SampleLabel } from '../src/profile/connection-timeline.ts';
 import { backendFrameName, fuse, OUTSIDE_REQUESTS, UNATTRIBUTED } from '../src/profile/fuse.ts';
 import { encodePprofGz, toPprof } from '../src/profile/pprof-encode.ts';
 import { stageWallNs, wallOutside, type RouteTotals } from '../src/profile/route-stats.ts';
@@ -94,4 +95,33 @@ test('a stage counts the wall time it took, not the sum of overlapping waits; th
   // Sending ran from 100 to 120 ms; the device queue from 110 to 130: 10 ms of it lies beyond the send.
   assert.equal(wallOutside(agg(20e6, 100e6, 120e6), agg(20e6, 110e6, 130e6)), 10e6);
   assert.equal(wallOutside(undefined, agg(20e6, 110e6, 130e6)), 20e6);
+});
+
+const request = (spanId: string, startNs: number, endNs = 0): SampleLabel => ({ spanId, route: 'GET /a', startNs, endNs });
+
+test('a connection timeline gives a sample the request it ran in, and between two the nearer', () => {
+  const line = new ConnectionTimeline();
+  // Samples were taken during a and during b (the count moved), none during c.
+  line.enter(request('a', 100, 200), 0, 0);
+  line.enter(request('b', 300, 400), 1, 0);
+  line.enter(request('c', 500, 600), 2, 0);
+  line.enter(request('d', 700), 2, 0);
+  assert.equal(line.resolve(150)?.spanId, 'a', 'inside a');
+  assert.equal(line.resolve(210)?.spanId, 'a', "just after a's end: its last callbacks");
+  assert.equal(line.resolve(290)?.spanId, 'b', "just before b's start: its headers being parsed");
+  assert.equal(line.resolve(50)?.spanId, 'a', 'before the first: the first');
+  assert.equal(line.resolve(10_000)?.spanId, 'd', 'the running request, without an end yet');
+  // c overlapped no sample: it was not kept, and its time goes to its neighbours.
+  assert.equal(line.resolve(550)?.spanId, 'b');
+});
+
+test('a connection timeline forgets requests a taken profile has used', () => {
+  const line = new ConnectionTimeline();
+  line.enter(request('a', 100, 200), 0, 0);
+  line.enter(request('b', 300, 400), 1, 0);
+  // A profile was taken (round 1): a and b are done with; the next requests start afresh.
+  line.enter(request('c', 500, 600), 2, 1);
+  assert.equal(line.resolve(150)?.spanId, 'b', 'a is gone');
+  line.enter(request('d', 700), 2, 2);
+  assert.equal(line.resolve(150)?.spanId, 'd', 'b and c are gone; c overlapped no sample');
 });

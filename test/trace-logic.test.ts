@@ -7,7 +7,7 @@ import { ExportSampler } from '../src/trace/export-sampler.ts';
 import { pgOperation } from '../src/trace/instrument/pg.ts';
 import { kernelAttributes, lastStageEndNs, mergeAgg, sendComplete, serverStartNs, stageIntervals } from '../src/trace/kernel-spans.ts';
 import { newSpan } from '../src/trace/span-record.ts';
-import { monoNs } from '../src/trace/clock.ts';
+import { monoNs, wallMinusMonoUs } from '../src/trace/clock.ts';
 
 const agg = (o: Partial<Record<keyof StageAgg, number>>): StageAgg => ({
   sumNs: o.sumNs ?? 0,
@@ -114,4 +114,17 @@ test('span clock: CLOCK_MONOTONIC ns, as the kernel stamps its stages', () => {
     const after = Number(process.hrtime.bigint());
     assert.ok(mono >= before - 1_000 && mono <= after + 1_000, `${mono} within [${before}, ${after}] give or take 1 us`);
   }
+});
+
+test('wall minus monotonic, measured at a millisecond edge, agrees with the clocks read side by side', () => {
+  const offset = wallMinusMonoUs();
+  for (let i = 0; i < 20; i++) {
+    const before = Date.now() * 1e3;
+    const wall = offset + monoNs() / 1e3;
+    const after = Date.now() * 1e3 + 1e3;
+    // Date.now() truncates to the ms: the wall time read lies in [before, after).
+    assert.ok(wall >= before - 5 && wall < after + 5, `${wall} within [${before}, ${after})`);
+  }
+  // Two measures an instant apart agree to a few µs.
+  assert.ok(Math.abs(wallMinusMonoUs() - offset) < 5, 'the measure is steady');
 });

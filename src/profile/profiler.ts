@@ -2,10 +2,17 @@
  * The in-process profiler, over @datadog/pprof: wall time with CPU time,
  * every sample labelled by the request it ran for (useCPED: the label is
  * kept in Node 24's AsyncContextFrame, so it follows the request's async
- * work), and a heap profile beside it.
+ * work), and a heap profile beside it. An HTTP connection's frame is
+ * labelled once with its timeline, and a sample's time picks the request
+ * from it (see connection-timeline.ts); requests that arrive some other
+ * way are labelled one by one.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Socket } from 'node:net';
 import * as pprof from '@datadog/pprof';
+import { wallMinusMonoUs } from '../trace/clock.ts';
 import type { SpanRecord } from '../trace/span-record.ts';
+import { ConnectionTimeline, type SampleLabel } from './connection-timeline.ts';
 import type { Frame } from './frames.ts';
 import type { CpuSample } from './fuse.ts';
 
@@ -14,18 +21,11 @@ export interface ProfilerOptions {
   intervalMicros: number;
   /** Heap sampling: one sample per this many allocated bytes on average; 0 = no heap profile. */
   heapIntervalBytes: number;
+  /** How often the wall profile is collected while it runs; default 10 s. */
+  collectEveryMs?: number;
 }
 
 type Numeric = number | bigint;
-
-/**
- * What a sample is labelled with. The profiler holds its context through a
- * global handle until the request's async work is collected, so the context
- * is this small object, not the span record: holding whole records through
- * a young-generation collection cost a saturated server about 1 us per
- * request in copying alone.
- */
-type SampleLabel = NonNullable<SpanRecord['sampleLabel']>;
 
 /**
  * The parts of a pprof profile read here. @datadog/pprof hands back the
@@ -50,6 +50,13 @@ export interface ProfilerResult {
 }
 
 const HEAP_STACK_DEPTH = 64;
+
+/**
+ * A connection's timeline keeps every request that overlapped a sample
+ * until the next collection: collecting every 10 s bounds that to 10 s of
+ * samples.
+ */
+const COLLECT_EVERY_MS = 10_000;
 
 /** The profile's samples as root-first JavaScript stacks with their request's route and span. */
 export function samplesOf(profile: ProfileLike): CpuSample[] {
@@ -80,8 +87,24 @@ export function samplesOf(profile: ProfileLike): CpuSample[] {
   });
 }
 
+const TIMELINE = Symbol('wireflame.timeline');
+
+type Labelled = Socket & { [TIMELINE]?: ConnectionTimeline };
+
+/** What a sample's context is: its connection's timeline, or its request's own label. */
+type SampleContext = ConnectionTimeline | SampleLabel;
+
 export class RequestProfiler {
   private readonly options: ProfilerOptions;
+  /** Only makes a frame for each connection, for the profiler to label. */
+  private readonly frames = new AsyncLocalStorage<ConnectionTimeline>();
+  /** The profiler's running sample count, written by its signal handler. */
+  private state: Uint32Array = new Uint32Array(1);
+  /** Profiles taken so far: a timeline forgets requests older than the last. */
+  private round = 0;
+  /** Samples collected since the last snapshot. */
+  private collected: CpuSample[] = [];
+  private collector: NodeJS.Timeout | undefined;
   private startNanos = 0;
   private result: ProfilerResult | undefined;
 
@@ -92,19 +115,42 @@ export class RequestProfiler {
   start(): void {
     this.startNanos = Date.now() * 1e6;
     pprof.time.start({ intervalMicros: this.options.intervalMicros, withContexts: true, useCPED: true, collectCpuTime: true });
+    this.state = pprof.time.getState() as Uint32Array;
+    this.collector = setInterval(() => this.collect(true), this.options.collectEveryMs ?? COLLECT_EVERY_MS).unref();
     if (this.options.heapIntervalBytes > 0) pprof.heap.start(this.options.heapIntervalBytes, HEAP_STACK_DEPTH);
   }
 
-  /** Labels what runs from now on, in this async context, with the request; its route is read at stop, once known. */
-  enter(span: SpanRecord): void {
-    const label: SampleLabel = { spanId: span.spanId, route: span.name };
+  /**
+   * Runs a new connection's setup, where Node makes its HTTP parser: the
+   * parser keeps the frame it was made in, and every request on the
+   * connection runs in a copy of it, labelled with the connection's timeline.
+   */
+  connection<T>(socket: Socket, setup: () => T): T {
+    const timeline = new ConnectionTimeline();
+    (socket as Labelled)[TIMELINE] = timeline;
+    return this.frames.run(timeline, () => {
+      pprof.time.setContext(timeline);
+      return setup();
+    });
+  }
+
+  /** A request starts, in its own async context: what runs from now on is labelled with it. */
+  enter(span: SpanRecord, socket: Socket | null): void {
+    const label: SampleLabel = { spanId: span.spanId, route: span.name, startNs: span.startNs, endNs: 0 };
     span.sampleLabel = label;
-    pprof.time.setContext(label);
+    const timeline = socket ? (socket as Labelled)[TIMELINE] : undefined;
+    if (timeline) timeline.enter(label, this.state[0]!, this.round);
+    else pprof.time.setContext(label);
   }
 
   /** The request's route became known (fastify names it after routing): its samples carry it. */
   rename(span: SpanRecord): void {
     if (span.sampleLabel) span.sampleLabel.route = span.name;
+  }
+
+  /** The request ended: samples after this on its connection lean to the next one. */
+  finish(span: SpanRecord): void {
+    if (span.sampleLabel) span.sampleLabel.endNs = span.endNs;
   }
 
   /** Stops and returns what was sampled; safe to call twice. */
@@ -119,16 +165,29 @@ export class RequestProfiler {
   }
 
   private take(restart: boolean): ProfilerResult {
-    const wall = pprof.time.stop(restart, ({ context }) => {
-      const label = context?.context as SampleLabel | undefined;
-      const labels: Record<string, string> = label?.spanId ? { span_id: label.spanId, route: label.route } : {};
-      return labels;
-    });
+    if (!restart) clearInterval(this.collector);
+    this.collect(restart);
     const heap = this.options.heapIntervalBytes > 0 ? pprof.heap.profile() : null;
     if (heap && !restart) pprof.heap.stop();
     const now = Date.now() * 1e6;
-    const result = { samples: samplesOf(wall), heap, startNanos: this.startNanos, durationNanos: now - this.startNanos };
+    const result = { samples: this.collected, heap, startNanos: this.startNanos, durationNanos: now - this.startNanos };
+    this.collected = [];
     this.startNanos = now;
     return result;
+  }
+
+  /** Adds what was sampled since the last collection to `collected`; the timelines then forget the requests it used. */
+  private collect(restart: boolean): void {
+    // Samples carry wall-clock microseconds; measured now, as the profiler measures its own offset.
+    const wallMinusMono = wallMinusMonoUs();
+    const wall = pprof.time.stop(restart, ({ context }) => {
+      const held = context?.context as SampleContext | undefined;
+      const label =
+        held instanceof ConnectionTimeline ? held.resolve((Number(context!.timestamp) - wallMinusMono) * 1e3) : held;
+      const labels: Record<string, string> = label ? { span_id: label.spanId, route: label.route } : {};
+      return labels;
+    });
+    this.round++;
+    for (const sample of samplesOf(wall)) this.collected.push(sample);
   }
 }

@@ -42,3 +42,34 @@ export function monoToWall(mono: number): HrTime {
   const nanos = Math.min(999_999_999, Math.round((ms - seconds * 1000) * 1e6));
   return [seconds, nanos];
 }
+
+/**
+ * Wall-clock µs minus CLOCK_MONOTONIC µs, measured now to within a µs or
+ * two: the instant Date.now() ticks over, wall time is a whole millisecond,
+ * and the monotonic reads on either side of that call bracket the instant.
+ * A bracket stretched by a pause (a collection, a compile) is measured
+ * again at the next tick. It spins a few ms at most, so it is for
+ * occasional use; it follows clock adjustments made since start, which the
+ * offset above does not.
+ */
+export function wallMinusMonoUs(): number {
+  let best = { width: Infinity, offset: 0 };
+  for (let tries = 0; tries < 5 && best.width > 2_000; tries++) {
+    // A monotonic read before every Date.now() call and one after the last:
+    // the tick fell between the read before the last call that saw the old
+    // millisecond and the read after the first that saw the new one.
+    let at = monoNs();
+    const start = Date.now();
+    let previous = at;
+    let now = start;
+    while (now === start) {
+      previous = at;
+      at = monoNs();
+      now = Date.now();
+    }
+    const after = monoNs();
+    const width = after - previous;
+    if (width < best.width) best = { width, offset: now * 1e3 - (previous + after) / 2e3 };
+  }
+  return best.offset;
+}

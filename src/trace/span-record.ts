@@ -6,6 +6,7 @@
 import type { StageAgg } from '../kernel/codec.ts';
 import type { Stage } from '../kernel/layout.ts';
 import type { KernelHold } from './socket-owners.ts';
+import type { SampleLabel } from '../profile/connection-timeline.ts';
 
 export type AttributeValue = string | number | boolean;
 
@@ -36,7 +37,7 @@ export interface SpanRecord {
    * span points at its label and never the other way: the profiler keeps
    * labels alive longer than requests.
    */
-  sampleLabel: { spanId: string; route: string } | null;
+  sampleLabel: SampleLabel | null;
 }
 
 export function newSpan(

@@ -14,7 +14,6 @@ import { instrumentOnRequire } from './instrument/on-require.ts';
 import type { OtlpSink } from './otlp-sink.ts';
 import { SocketOwners } from './socket-owners.ts';
 import { Tracer } from './tracer.ts';
-import type { SpanRecord } from './span-record.ts';
 import type { ProfilerResult } from '../profile/profiler.ts';
 import type { RouteStats } from '../profile/route-stats.ts';
 
@@ -125,9 +124,7 @@ export async function startTracing(config: TracingConfig, options: StartOptions 
     owners,
     sink,
     sampler: new ExportSampler({ ratio: config.exportRatio, tailQuantile: config.exportTailQuantile }),
-    ...(profiling
-      ? { onEnter: (span: SpanRecord) => profiling.profiler.enter(span), onRename: (span: SpanRecord) => profiling.profiler.rename(span) }
-      : {}),
+    ...(profiling ? { labels: profiling.profiler } : {}),
   });
   if (profiling) tracer.onFinish((span) => profiling.stats.record(span));
   instrumentHttpServer(tracer);

@@ -20,10 +20,20 @@ export interface TracerOptions {
   /** Null when nothing is exported. */
   sink: OtlpSink | null;
   sampler: ExportSampler;
-  /** Called inside each request's async context as it starts (the profiler labels its samples there). */
-  onEnter?: (span: SpanRecord) => void;
-  /** Called inside a request's async context when its name changes (the route became known). */
-  onRename?: (span: SpanRecord) => void;
+  /** Labels profile samples with their requests, when profiling. */
+  labels?: SampleLabeller;
+}
+
+/** What the profiler is told of connections and requests (profile/profiler.ts). */
+export interface SampleLabeller {
+  /** Runs a new connection's setup, where its requests' async context comes from. */
+  connection<T>(socket: Socket, setup: () => T): T;
+  /** Called inside each request's async context as it starts. */
+  enter(span: SpanRecord, socket: Socket | null): void;
+  /** The request's name changed (its route became known). */
+  rename(span: SpanRecord): void;
+  /** The request's response went out. */
+  finish(span: SpanRecord): void;
 }
 
 export interface TracerCounters {
@@ -57,12 +67,18 @@ export class Tracer {
     return this.als.getStore();
   }
 
-  /** Runs fn with span as the current request. */
-  run<T>(span: SpanRecord, fn: () => T): T {
-    const onEnter = this.options.onEnter;
-    if (!onEnter) return this.als.run(span, fn);
+  /** Runs a server connection's setup (the profiler labels its requests' async context there). */
+  connection<T>(socket: Socket, setup: () => T): T {
+    const labels = this.options.labels;
+    return labels ? labels.connection(socket, setup) : setup();
+  }
+
+  /** Runs fn with span, arrived on socket, as the current request. */
+  run<T>(span: SpanRecord, socket: Socket | null, fn: () => T): T {
+    const labels = this.options.labels;
+    if (!labels) return this.als.run(span, fn);
     return this.als.run(span, () => {
-      onEnter(span);
+      labels.enter(span, socket);
       return fn();
     });
   }
@@ -70,7 +86,7 @@ export class Tracer {
   /** Names the current request anew, once its route is known. */
   rename(span: SpanRecord, name: string): void {
     span.name = name;
-    this.options.onRename?.(span);
+    this.options.labels?.rename(span);
   }
 
   /** Called with every finished request, exported or not (metrics and profiles read them). */
@@ -106,6 +122,7 @@ export class Tracer {
   finishServer(span: SpanRecord, status: number, error: string | undefined, bytesWritten: number): void {
     if (span.endNs) return;
     span.endNs = monoNs();
+    this.options.labels?.finish(span);
     span.attributes['http.response.status_code'] = status;
     span.error = error;
     // A backend call still running when the response went out is not part of it.

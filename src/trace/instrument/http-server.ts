@@ -26,6 +26,10 @@ export function instrumentHttpServer(tracer: Tracer): void {
   const emit = http.Server.prototype.emit as (this: http.Server, event: string | symbol, ...args: unknown[]) => boolean;
   // Named parameters and `arguments`, not rest and spread: this runs for every event of every server.
   http.Server.prototype.emit = function (this: http.Server, event: string | symbol, request?: unknown, response?: unknown): boolean {
+    if (event === 'connection') {
+      const args = arguments;
+      return tracer.connection(request as Socket, () => Reflect.apply(emit, this, args));
+    }
     if (event !== 'request') return Reflect.apply(emit, this, arguments);
     const req = request as IncomingMessage;
     const res = response as ServerResponse & Traced;
@@ -37,7 +41,7 @@ export function instrumentHttpServer(tracer: Tracer): void {
     span.attributes['url.path'] = path;
     res[SPAN] = span;
     res[WRITTEN_BEFORE] = req.socket.bytesWritten;
-    return tracer.run(span, () => emit.call(this, event, req, res));
+    return tracer.run(span, req.socket as Socket, () => emit.call(this, event, req, res));
   } as typeof emit;
 
   subscribe('http.server.response.finish', (message) => {
