@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { Profile } from 'pprof-format';
 import { foldedName, toFolded } from '../src/profile/folded.ts';
 import { frame, type WeightedStack } from '../src/profile/frames.ts';
-import { ConnectionTimeline, type SampleLabel } from '../src/profile/connection-timeline.ts';
+import { ConnectionTimeline, type RunningRequest } from '../src/profile/connection-timeline.ts';
 import { backendFrameName, fuse, OUTSIDE_REQUESTS, UNATTRIBUTED } from '../src/profile/fuse.ts';
 import { encodePprofGz, toPprof } from '../src/profile/pprof-encode.ts';
 import { stageWallNs, wallOutside, type RouteTotals } from '../src/profile/route-stats.ts';
@@ -97,7 +97,7 @@ test('a stage counts the wall time it took, not the sum of overlapping waits; th
   assert.equal(wallOutside(undefined, agg(20e6, 110e6, 130e6)), 20e6);
 });
 
-const request = (spanId: string, startNs: number, endNs = 0): SampleLabel => ({ spanId, route: 'GET /a', startNs, endNs });
+const request = (spanId: string, startNs: number, endNs = 0): RunningRequest => ({ spanId, name: 'GET /a', startNs, endNs });
 
 test('a connection timeline gives a sample the request it ran in, and between two the nearer', () => {
   const line = new ConnectionTimeline();
@@ -105,8 +105,12 @@ test('a connection timeline gives a sample the request it ran in, and between tw
   line.enter(request('a', 100, 200), 0, 0);
   line.enter(request('b', 300, 400), 1, 0);
   line.enter(request('c', 500, 600), 2, 0);
-  line.enter(request('d', 700), 2, 0);
+  const d = request('d', 700);
+  line.enter(d, 2, 0);
+  // Fastify names the route after the request started.
+  d.name = 'GET /d';
   assert.equal(line.resolve(150)?.spanId, 'a', 'inside a');
+  assert.equal(line.resolve(800)?.route, 'GET /d', 'the running request is read as it is now');
   assert.equal(line.resolve(210)?.spanId, 'a', "just after a's end: its last callbacks");
   assert.equal(line.resolve(290)?.spanId, 'b', "just before b's start: its headers being parsed");
   assert.equal(line.resolve(50)?.spanId, 'a', 'before the first: the first');

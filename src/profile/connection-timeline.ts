@@ -17,32 +17,43 @@
 /** One request, as its samples are labelled. Times are CLOCK_MONOTONIC ns. */
 export interface SampleLabel {
   spanId: string;
-  /** The route; fastify names it after routing, so it may change after start. */
   route: string;
   startNs: number;
   /** 0 while the request runs. */
   endNs: number;
 }
 
+/** The request as it runs: read when it is kept, or at collection while it is the latest. */
+export interface RunningRequest {
+  spanId: string;
+  /** The route; fastify names it after routing, so it is read late. */
+  name: string;
+  startNs: number;
+  endNs: number;
+}
+
+const labelOf = (r: RunningRequest): SampleLabel => ({ spanId: r.spanId, route: r.name, startNs: r.startNs, endNs: r.endNs });
+
 export class ConnectionTimeline {
   /** Earlier requests that overlapped a sample, in start order. */
   private readonly past: SampleLabel[] = [];
-  private current: SampleLabel | null = null;
+  /** The latest request, held as it is until the next one starts: nothing is built for most requests. */
+  private current: RunningRequest | null = null;
   private samplesAtCurrent = 0;
   private round = 0;
 
   /**
    * A request starts on this connection. `samples` is the profiler's running
-   * sample count; `round` counts the profiles taken, each of which used every
+   * sample count; `round` counts the collections, each of which used every
    * sample before it, so earlier requests are dropped when it moves on.
    */
-  enter(label: SampleLabel, samples: number, round: number): void {
+  enter(request: RunningRequest, samples: number, round: number): void {
     if (round !== this.round) {
       this.past.length = 0;
       this.round = round;
     }
-    if (this.current && samples !== this.samplesAtCurrent) this.past.push(this.current);
-    this.current = label;
+    if (this.current && samples !== this.samplesAtCurrent) this.past.push(labelOf(this.current));
+    this.current = request;
     this.samplesAtCurrent = samples;
   }
 
@@ -52,7 +63,7 @@ export class ConnectionTimeline {
    * the start of the later (parsing its headers). Before the first, the first.
    */
   resolve(ns: number): SampleLabel | null {
-    const all = this.current ? [...this.past, this.current] : this.past;
+    const all = this.current ? [...this.past, labelOf(this.current)] : this.past;
     let lo = 0;
     let hi = all.length;
     while (lo < hi) {

@@ -7,7 +7,6 @@
  * from it (see connection-timeline.ts); requests that arrive some other
  * way are labelled one by one.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Socket } from 'node:net';
 import * as pprof from '@datadog/pprof';
 import { wallMinusMonoUs } from '../trace/clock.ts';
@@ -96,8 +95,6 @@ type SampleContext = ConnectionTimeline | SampleLabel;
 
 export class RequestProfiler {
   private readonly options: ProfilerOptions;
-  /** Only makes a frame for each connection, for the profiler to label. */
-  private readonly frames = new AsyncLocalStorage<ConnectionTimeline>();
   /** The profiler's running sample count, written by its signal handler. */
   private state: Uint32Array = new Uint32Array(1);
   /** Profiles taken so far: a timeline forgets requests older than the last. */
@@ -128,19 +125,17 @@ export class RequestProfiler {
   connection<T>(socket: Socket, setup: () => T): T {
     const timeline = new ConnectionTimeline();
     (socket as Labelled)[TIMELINE] = timeline;
-    return this.frames.run(timeline, () => {
-      pprof.time.setContext(timeline);
-      return setup();
-    });
+    // The profiler's own storage: the frame gains one entry, which every request's frame then copies.
+    return pprof.time.runWithContext(timeline, setup);
   }
 
   /** A request starts, in its own async context: what runs from now on is labelled with it. */
   enter(span: SpanRecord, socket: Socket | null): void {
+    const timeline = socket ? (socket as Labelled)[TIMELINE] : undefined;
+    if (timeline) return timeline.enter(span, this.state[0]!, this.round);
     const label: SampleLabel = { spanId: span.spanId, route: span.name, startNs: span.startNs, endNs: 0 };
     span.sampleLabel = label;
-    const timeline = socket ? (socket as Labelled)[TIMELINE] : undefined;
-    if (timeline) timeline.enter(label, this.state[0]!, this.round);
-    else pprof.time.setContext(label);
+    pprof.time.setContext(label);
   }
 
   /** The request's route became known (fastify names it after routing): its samples carry it. */
@@ -148,7 +143,7 @@ export class RequestProfiler {
     if (span.sampleLabel) span.sampleLabel.route = span.name;
   }
 
-  /** The request ended: samples after this on its connection lean to the next one. */
+  /** The request's response went out. */
   finish(span: SpanRecord): void {
     if (span.sampleLabel) span.sampleLabel.endNs = span.endNs;
   }

@@ -33,7 +33,8 @@ export interface SpanRecord {
   /** A server span's receive waits, parked by the kernel before the span began. */
   parkedRx: StageAgg | null;
   /**
-   * What the profiler labels the request's samples with, when profiling. The
+   * What the profiler labels the request's samples with, when it labels
+   * them one by one (a request not on an HTTP connection it saw open). The
    * span points at its label and never the other way: the profiler keeps
    * labels alive longer than requests.
    */
