@@ -129,10 +129,15 @@ export class RequestProfiler {
     return pprof.time.runWithContext(timeline, setup);
   }
 
-  /** A request starts, in its own async context: what runs from now on is labelled with it. */
-  enter(span: SpanRecord, socket: Socket | null): void {
+  /** A request starts: on a connection seen open, its timeline labels it; false otherwise. */
+  enter(span: SpanRecord, socket: Socket | null): boolean {
     const timeline = socket ? (socket as Labelled)[TIMELINE] : undefined;
-    if (timeline) return timeline.enter(span, this.state[0]!, this.round);
+    timeline?.enter(span, this.state[0]!, this.round);
+    return timeline !== undefined;
+  }
+
+  /** Labels what runs from now on, in the current async context (the request's own), with the request. */
+  label(span: SpanRecord): void {
     const label: SampleLabel = { spanId: span.spanId, route: span.name, startNs: span.startNs, endNs: 0 };
     span.sampleLabel = label;
     pprof.time.setContext(label);

@@ -27,6 +27,14 @@ export interface TracingConfig {
   heapIntervalBytes: number;
 }
 
+/**
+ * One heap sample per 4 MiB allocated, on average. A saturated hello server
+ * allocates a few hundred MB/s, so that is still dozens of samples a second;
+ * at 512 KiB (Go's and pprof's usual rate) sampling cost it 2-2.5 % of its
+ * throughput (bench/profile-overhead.ts), most of the profiler's budget.
+ */
+const HEAP_INTERVAL_BYTES = 4 * 1024 * 1024;
+
 export class TracingConfigError extends Error {
   override name = 'TracingConfigError';
 }
@@ -67,6 +75,6 @@ export function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig {
     exportMaxInFlight: positiveInt(env, 'WIREFLAME_EXPORT_MAX_IN_FLIGHT', 4096),
     profileDir: env.WIREFLAME_PROFILE_DIR || undefined,
     profileIntervalMicros: positiveInt(env, 'WIREFLAME_PROFILE_INTERVAL_US', 10_000),
-    heapIntervalBytes: env.WIREFLAME_HEAP_INTERVAL_BYTES === '0' ? 0 : positiveInt(env, 'WIREFLAME_HEAP_INTERVAL_BYTES', 512 * 1024),
+    heapIntervalBytes: env.WIREFLAME_HEAP_INTERVAL_BYTES === '0' ? 0 : positiveInt(env, 'WIREFLAME_HEAP_INTERVAL_BYTES', HEAP_INTERVAL_BYTES),
   };
 }

@@ -28,8 +28,10 @@ export interface TracerOptions {
 export interface SampleLabeller {
   /** Runs a new connection's setup, where its requests' async context comes from. */
   connection<T>(socket: Socket, setup: () => T): T;
-  /** Called inside each request's async context as it starts. */
-  enter(span: SpanRecord, socket: Socket | null): void;
+  /** A request starts; false when it must be labelled inside its own async context, by label(). */
+  enter(span: SpanRecord, socket: Socket | null): boolean;
+  /** Labels the current async context with the request. */
+  label(span: SpanRecord): void;
   /** The request's name changed (its route became known). */
   rename(span: SpanRecord): void;
   /** The request's response went out. */
@@ -76,9 +78,9 @@ export class Tracer {
   /** Runs fn with span, arrived on socket, as the current request. */
   run<T>(span: SpanRecord, socket: Socket | null, fn: () => T): T {
     const labels = this.options.labels;
-    if (!labels) return this.als.run(span, fn);
+    if (!labels || labels.enter(span, socket)) return this.als.run(span, fn);
     return this.als.run(span, () => {
-      labels.enter(span, socket);
+      labels.label(span);
       return fn();
     });
   }
