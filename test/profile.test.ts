@@ -1,14 +1,17 @@
 /**
  * The fused profile of a real service run under the register entry: a
  * route that burns a known amount of CPU in a known function, and a route
- * that waits on Redis and PostgreSQL. `go tool pprof` reads what we write.
+ * that waits on Redis and PostgreSQL. `go tool pprof` and speedscope read
+ * what we write.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { basename, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { Agent, request } from 'undici';
 import { startPostgres } from '../src/load/backends/postgres.ts';
@@ -120,4 +123,40 @@ test('go tool pprof reads profile.pb.gz and lists the synthetic frames', () => {
   const heap = execFileSync('go', ['tool', 'pprof', '-top', join(dir, 'heap.pb.gz')], { encoding: 'utf8', env: { ...process.env, HOME: tmpdir() } });
   assert.match(heap, /Type: inuse_space/);
   assert.doesNotMatch(stderr, /profile: /, 'no part of the profile is missing');
+});
+
+test('speedscope imports profile.pb.gz and lists the synthetic frames', async () => {
+  // speedscope's own release (its files sit in one folder), and the profile, from one local server: it fetches what #profileURL names.
+  const release = fileURLToPath(new URL('../node_modules/speedscope/dist/release/', import.meta.url));
+  const types: Record<string, string> = { html: 'text/html', js: 'text/javascript', css: 'text/css', wasm: 'application/wasm' };
+  const server = http.createServer((req, res) => {
+    const name = new URL(req.url ?? '/', 'http://x').pathname.slice(1);
+    try {
+      const body = name === 'profile.pb.gz' ? readFileSync(join(dir, name)) : readFileSync(join(release, basename(name)));
+      res.setHeader('content-type', types[name.split('.').pop()!] ?? 'application/octet-stream');
+      res.end(body);
+    } catch {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    const imported = page.waitForEvent('console', (m) => m.text().startsWith('Importing as protobuf encoded pprof'));
+    await page.goto(`${base}/index.html#profileURL=${encodeURIComponent(`${base}/profile.pb.gz`)}`);
+    await imported;
+    // The sandwich view lists frames by their total time, as text.
+    await page.getByText('Sandwich').click();
+    await page.getByText('burnCpu').first().waitFor();
+    const listed = await page.locator('body').innerText();
+    for (const name of ['burnCpu', '[kernel] receive queue', '[redis] GET', '[pg] INSERT']) assert.ok(listed.includes(name), `${name} in speedscope's list`);
+    await page.screenshot({ path: join(dir, 'speedscope.png') });
+  } finally {
+    await browser.close();
+    server.close();
+  }
 });
