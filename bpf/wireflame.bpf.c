@@ -813,8 +813,8 @@ static __always_inline void dev_xmit(struct sk_buff *skb)
 	if (slot && *slot == key) {
 		*slot = 0;
 		/* A queued skb may reuse the address of an inline one whose
-		 * transmit this hook never saw (the device went down): the slot
-		 * only speaks for queue-less devices. */
+		 * transmit this hook never saw (dropped or segmented on the
+		 * way): the slot only speaks for queue-less devices. */
 		if (queueless(skb)) {
 			count_hit(WF_HOOK_DEV_XMIT);
 			return;

@@ -97,7 +97,7 @@ export class RequestProfiler {
   private readonly options: ProfilerOptions;
   /** The profiler's running sample count, written by its signal handler. */
   private state: Uint32Array = new Uint32Array(1);
-  /** Profiles taken so far: a timeline forgets requests older than the last. */
+  /** Collections so far: a timeline forgets the requests an earlier one used. */
   private round = 0;
   /** Samples collected since the last snapshot. */
   private collected: CpuSample[] = [];
