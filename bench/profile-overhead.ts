@@ -5,8 +5,8 @@
  * entry without profiling; a fresh target each run, runs interleaved. Kernel
  * stages and export are off in both, so the ratio is the profiler's alone.
  * Each target is warmed up first: while V8 is still compiling the server's
- * code, the profiler records every compiled function, which costs another
- * 10-15 % over the first two seconds (the warm-up's figures are printed).
+ * code, the profiler records every compiled function, which costs more for
+ * a few seconds (the warm-up's figures are printed apart).
  *
  *   node bench/profile-overhead.ts [--rounds 6] [--seconds 4] [--warmup 3]
  */
