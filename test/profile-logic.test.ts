@@ -8,6 +8,7 @@ import { frame, type WeightedStack } from '../src/profile/frames.ts';
 import { ConnectionTimeline, type RunningRequest } from '../src/profile/connection-timeline.ts';
 import { backendFrameName, fuse, OUTSIDE_REQUESTS, UNATTRIBUTED } from '../src/profile/fuse.ts';
 import { encodePprofGz, toPprof } from '../src/profile/pprof-encode.ts';
+import { samplesOf } from '../src/profile/profiler.ts';
 import { stageWallNs, wallOutside, type RouteTotals } from '../src/profile/route-stats.ts';
 
 const route = (over: Partial<RouteTotals>): RouteTotals => ({ route: 'GET /a', count: 1, wallNs: 0, kernel: {}, backends: new Map(), ...over });
@@ -128,4 +129,30 @@ test('a connection timeline forgets requests a taken profile has used', () => {
   assert.equal(line.resolve(150)?.spanId, 'b', 'a is gone');
   line.enter(request('d', 700), 2, 2);
   assert.equal(line.resolve(150)?.spanId, 'd', 'b and c are gone; c overlapped no sample');
+});
+
+test("the profiler's samples: root-first stacks, labels read, and one shared array per distinct stack", () => {
+  const samples = samplesOf({
+    stringTable: { strings: ['', 'wall', 'outer', 'inner', 'app.js', 'route', 'GET /a'] },
+    sampleType: [{ type: 1 }],
+    function: [
+      { id: 1, name: 2, filename: 4 },
+      { id: 2, name: 3, filename: 4 },
+    ],
+    location: [
+      { id: 1, line: [{ functionId: 1, line: 10 }] },
+      { id: 2, line: [{ functionId: 2, line: 20 }] },
+    ],
+    sample: [
+      { locationId: [2, 1], value: [5], label: [{ key: 5, str: 6 }] },
+      { locationId: [2, 1], value: [7], label: [] },
+      { locationId: [1], value: [1], label: [] },
+    ],
+  });
+  assert.deepEqual(samples[0]!.stack.map((f) => f.name), ['outer', 'inner']);
+  assert.equal(samples[0]!.route, 'GET /a');
+  assert.equal(samples[1]!.wallNs, 7);
+  assert.equal(samples[1]!.route, undefined);
+  assert.equal(samples[0]!.stack, samples[1]!.stack, 'the same stack is one array');
+  assert.deepEqual(samples[2]!.stack.map((f) => f.name), ['outer']);
 });

@@ -74,9 +74,14 @@ export function samplesOf(profile: ProfileLike): CpuSample[] {
       }),
     );
   }
+  // Samples are kept until the profile is written, and most repeat a few
+  // stacks: they share one array each.
+  const stacks = new Map<string, Frame[]>();
   return profile.sample.map((s) => {
     const labels = new Map(s.label.map((l) => [str(l.key), str(l.str)]));
-    const stack = [...s.locationId].reverse().flatMap((id) => frames.get(Number(id)) ?? []);
+    const key = s.locationId.join(',');
+    let stack = stacks.get(key);
+    if (!stack) stacks.set(key, (stack = [...s.locationId].reverse().flatMap((id) => frames.get(Number(id)) ?? [])));
     return {
       stack,
       wallNs: Number(s.value[wallIndex] ?? 0),
