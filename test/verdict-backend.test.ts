@@ -10,7 +10,7 @@ import Fastify from 'fastify';
 import pg from 'pg';
 import { startPostgres } from '../src/load/backends/postgres.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
-import { wireflame } from './helpers/cli.ts';
+import { pacedRun } from './helpers/cli.ts';
 
 const postgres = await startPostgres();
 const pool = new pg.Pool({ connectionString: postgres.url, max: 8 });
@@ -28,7 +28,7 @@ after(async () => {
 });
 
 test('a handler that waits on PostgreSQL: the pg backend is the top cause, with its share', async () => {
-  const r = await wireflame([
+  const r = await pacedRun([
     'run', '--target', url, '--target-pid', String(process.pid), '--pg-url', postgres.url,
     '--rate', '100', '--duration', '3s', '--warmup', '500ms', '--json', '--out', mkdtempSync(join(tmpdir(), 'wf-verdict-')),
   ]);

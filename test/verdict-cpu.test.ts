@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { catchesSignal } from '../src/cli/target-profile.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
-import { wireflame } from './helpers/cli.ts';
+import { pacedRun, wireflame } from './helpers/cli.ts';
 import { fixture, startTracedService } from './helpers/service.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wf-cpu-profile-'));
@@ -23,7 +23,7 @@ const service = await startTracedService(fixture('cpu-service.ts'), {
 after(() => service.stop());
 
 test('a handler that burns CPU: application CPU is the top cause, burnCpu the top function', async () => {
-  const r = await wireflame([
+  const r = await pacedRun([
     'run', '--target', service.url, '--target-pid', String(service.pid), '--target-profile', dir,
     '--rate', '100', '--duration', '3s', '--warmup', '500ms', '--json', '--out', mkdtempSync(join(tmpdir(), 'wf-verdict-cpu-')),
   ]);

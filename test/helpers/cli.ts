@@ -25,6 +25,17 @@ export function wireflame(args: string[], env: NodeJS.ProcessEnv = { WIREFLAME_C
   });
 }
 
+/**
+ * A `run --json` whose verdict a test judges. A run the load generator could
+ * not pace (a loaded machine stalled it) is rightly inconclusive and says
+ * nothing of the target: it is run once more.
+ */
+export async function pacedRun(args: string[]): Promise<CliResult> {
+  const first = await wireflame(args);
+  if (first.code !== 0 || !(JSON.parse(first.stdout) as { generator: { saturated: boolean } }).generator.saturated) return first;
+  return wireflame(args);
+}
+
 export function spawnWireflame(args: string[]): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WIREFLAME_CLOUD: 'off' } });
 }
