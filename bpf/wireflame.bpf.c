@@ -842,7 +842,9 @@ static __noinline void peer_answered(struct wf_config *cfg, struct sock *sk, str
 	struct wf_peer_key peer = {};
 	struct stage_rec r = {};
 
-	r.end_ts = st->rx_ready.ts;
+	/* Bytes still unread from before the request (a pipelining or pooled
+	 * client) hold an older readiness time: this answer arrived now. */
+	r.end_ts = st->rx_ready.ts >= st->asked_ts ? st->rx_ready.ts : bpf_ktime_get_ns();
 	r.duration = r.end_ts - st->asked_ts;
 	st->asked_ts = 0;
 	r.cookie = st->cookie;

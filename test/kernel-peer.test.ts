@@ -1,0 +1,32 @@
+// A client's wait for its peer's answer, per peer: also when an earlier
+// answer is still unread as the next request goes out (a pooled or
+// pipelining client), each wait runs from its own request to its own answer.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KernelSession } from '../src/kernel/session.ts';
+import { connect, echoServer } from './helpers/tcp.ts';
+
+const session = KernelSession.open();
+after(() => session.close());
+
+test('answer waits stay each their own while an earlier answer is unread', async () => {
+  const { server, port } = await echoServer(1);
+  const socket = await connect(port);
+  // Nothing is read until both answers are in: the first stays in the
+  // kernel's receive queue as the second request goes out. (pause() would
+  // not do: the stream goes on reading into its own buffer.)
+  (socket as unknown as { _handle: { readStop(): number } })._handle.readStop();
+  socket.write('first');
+  await sleep(50);
+  socket.write('second');
+  await sleep(50);
+  socket.destroy();
+  server.close();
+
+  const peer = session.peerStats().find((p) => p.port === port);
+  assert.ok(peer, `the echo server among the peers: ${JSON.stringify(session.peerStats().map((p) => p.port))}`);
+  assert.equal(peer.agg.count, 2, 'two answers');
+  // Each answer comes back within a millisecond or so on loopback; the 50 ms pauses are not waits.
+  assert.ok(peer.agg.sumNs < 20e6, `answer waits total ${peer.agg.sumNs / 1e6} ms`);
+});
