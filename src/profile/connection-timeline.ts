@@ -58,9 +58,11 @@ export class ConnectionTimeline {
   }
 
   /**
-   * The request a sample taken at `ns` ran for. Between two requests, the
-   * nearer one: the end of the earlier (its response's last callbacks) or
-   * the start of the later (parsing its headers). Before the first, the first.
+   * The request a sample taken at `ns` ran for: the one running then on the
+   * connection. A sample between two requests (a response's last callbacks,
+   * the next request's headers being parsed) belongs to neither, as it
+   * belonged to no request's context when each request was labelled on its
+   * own: the nearer one would draw a whole idle gap into it.
    */
   resolve(ns: number): SampleLabel | null {
     const all = this.current ? [...this.past, labelOf(this.current)] : this.past;
@@ -71,11 +73,8 @@ export class ConnectionTimeline {
       if (all[mid]!.startNs <= ns) lo = mid + 1;
       else hi = mid;
     }
-    // all[lo - 1] started at or before ns; all[lo] after it.
+    // all[lo - 1] is the latest to start at or before ns.
     const before = all[lo - 1];
-    const next = all[lo];
-    if (!before) return next ?? null;
-    if (!next || before.endNs === 0 || ns <= before.endNs) return before;
-    return ns - before.endNs <= next.startNs - ns ? before : next;
+    return before && (before.endNs === 0 || ns <= before.endNs) ? before : null;
   }
 }
