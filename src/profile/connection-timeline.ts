@@ -65,16 +65,19 @@ export class ConnectionTimeline {
    * own: the nearer one would draw a whole idle gap into it.
    */
   resolve(ns: number): SampleLabel | null {
-    const all = this.current ? [...this.past, labelOf(this.current)] : this.past;
+    const current = this.current;
+    // The latest request started after every kept one.
+    if (current && current.startNs <= ns) return current.endNs === 0 || ns <= current.endNs ? labelOf(current) : null;
+    const past = this.past;
     let lo = 0;
-    let hi = all.length;
+    let hi = past.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (all[mid]!.startNs <= ns) lo = mid + 1;
+      if (past[mid]!.startNs <= ns) lo = mid + 1;
       else hi = mid;
     }
-    // all[lo - 1] is the latest to start at or before ns.
-    const before = all[lo - 1];
+    // past[lo - 1] is the latest to start at or before ns.
+    const before = past[lo - 1];
     return before && (before.endNs === 0 || ns <= before.endNs) ? before : null;
   }
 }

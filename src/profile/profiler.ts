@@ -153,11 +153,6 @@ export class RequestProfiler {
     if (span.sampleLabel) span.sampleLabel.route = span.name;
   }
 
-  /** The request's response went out. */
-  finish(span: SpanRecord): void {
-    if (span.sampleLabel) span.sampleLabel.endNs = span.endNs;
-  }
-
   /** Stops and returns what was sampled; safe to call twice. */
   stop(): ProfilerResult {
     this.result ??= this.take(false);

@@ -34,8 +34,6 @@ export interface SampleLabeller {
   label(span: SpanRecord): void;
   /** The request's name changed (its route became known). */
   rename(span: SpanRecord): void;
-  /** The request's response went out. */
-  finish(span: SpanRecord): void;
 }
 
 export interface TracerCounters {
@@ -124,7 +122,6 @@ export class Tracer {
   finishServer(span: SpanRecord, status: number, error: string | undefined, bytesWritten: number): void {
     if (span.endNs) return;
     span.endNs = monoNs();
-    this.options.labels?.finish(span);
     span.attributes['http.response.status_code'] = status;
     span.error = error;
     // A backend call still running when the response went out is not part of it.
