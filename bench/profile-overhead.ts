@@ -37,7 +37,9 @@ const warm: Record<Variant, number[]> = { traced: [], profiled: [] };
 const cpu: Record<Variant, number[]> = { traced: [], profiled: [] };
 
 for (let i = 0; i < rounds; i++) {
-  for (const v of Object.keys(VARIANTS) as Variant[]) {
+  // Which variant goes first alternates, so a drift of the machine's speed weighs on both alike.
+  const order: Variant[] = i % 2 ? ['profiled', 'traced'] : ['traced', 'profiled'];
+  for (const v of order) {
     const r = await withFreshTarget(
       'hello-server.ts',
       VARIANTS[v],
@@ -59,6 +61,8 @@ console.log(`during the warm-up:      profiling costs ${((1 - median(warm.profil
 console.log(`register, no profiler:   median ${median(rps.traced).toFixed(0)} req/s  [${rps.traced.map((v) => v.toFixed(0)).join(', ')}]`);
 console.log(`register, profiler on:   median ${median(rps.profiled).toFixed(0)} req/s  [${rps.profiled.map((v) => v.toFixed(0)).join(', ')}]`);
 console.log(`profiling costs ${((1 - ratio) * 100).toFixed(1)} % of saturated throughput (target <= 3 %)`);
+const paired = rps.profiled.map((p, i) => 1 - p / rps.traced[i]!);
+console.log(`round by round: median ${(median(paired) * 100).toFixed(1)} %  [${paired.map((c) => (c * 100).toFixed(1)).join(', ')}]`);
 // Each fresh target's code comes out of the JIT a little different, so single runs differ by several percent.
 console.log(
   `target CPU per request: ${median(cpu.traced).toFixed(0)} ns without, ${median(cpu.profiled).toFixed(0)} ns with the profiler (+${((median(cpu.profiled) / median(cpu.traced) - 1) * 100).toFixed(1)} %)`,

@@ -47,6 +47,7 @@ test('a service run as nobody writes only the agent\'s pinned maps and its spans
       WIREFLAME_PG_URL: postgres.url,
       WIREFLAME_OTLP_ENDPOINT: receiver.endpoint,
       WIREFLAME_EXPORT_RATIO: '1',
+      WIREFLAME_EXPORT_RATE: '0',
       // agent: never load programs, only open the pins.
       WIREFLAME_KERNEL: 'agent',
       WIREFLAME_PIN_DIR: pinDir,

@@ -59,6 +59,7 @@ test('a collector that is down: every request is served, export failures and dro
     ...backends(),
     WIREFLAME_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
     WIREFLAME_EXPORT_RATIO: '1',
+    WIREFLAME_EXPORT_RATE: '0',
     WIREFLAME_EXPORT_MAX_IN_FLIGHT: '100',
     WIREFLAME_KERNEL: 'self',
   });
@@ -79,6 +80,7 @@ test('a collector that answers slowly: the backlog stays capped and the service 
     ...backends(),
     WIREFLAME_OTLP_ENDPOINT: receiver.endpoint,
     WIREFLAME_EXPORT_RATIO: '1',
+    WIREFLAME_EXPORT_RATE: '0',
     WIREFLAME_EXPORT_MAX_IN_FLIGHT: '60',
     WIREFLAME_KERNEL: 'self',
   });
@@ -104,6 +106,7 @@ test('without kernel access the service is traced and says once that kernel stag
       ...backends(),
       WIREFLAME_OTLP_ENDPOINT: receiver.endpoint,
       WIREFLAME_EXPORT_RATIO: '1',
+      WIREFLAME_EXPORT_RATE: '0',
       WIREFLAME_PIN_DIR: `/sys/fs/bpf/wireflame-none-${process.pid}`,
       WIREFLAME_KERNEL: asNobody ? 'auto' : 'agent',
     },

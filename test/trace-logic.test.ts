@@ -25,27 +25,46 @@ test('export: failures always, the slow tail always, and the given ratio of the 
   const reasons = new Map<string, number>();
   for (let i = 0; i < 20_000; i++) {
     const slow = i % 200 === 37; // 0.5 % take 50 ms: all of them are in the slowest 1 %
-    const r = sampler.decide(slow ? 50e6 : 1e6, false);
+    const r = sampler.decide(slow ? 50e6 : 1e6, false, i * 1e6);
     const key = `${slow ? 'slow' : 'fast'}:${r}`;
     reasons.set(key, (reasons.get(key) ?? 0) + 1);
   }
   assert.equal(reasons.get('slow:null'), undefined, 'no slow request is dropped');
   const fastSampled = reasons.get('fast:sampled') ?? 0;
   assert.ok(fastSampled > 1800 && fastSampled < 2200, `about 10 % of fast requests sampled: ${fastSampled}`);
-  assert.equal(sampler.decide(1e6, true), 'error');
+  assert.equal(sampler.decide(1e6, true, 20_000e6), 'error');
   assert.ok(sampler.thresholdMs >= 1 && sampler.thresholdMs < 50, `threshold ${sampler.thresholdMs} ms`);
 });
 
 test('export: the first requests are exported while there is no tail to compare with', () => {
   const sampler = new ExportSampler({ ratio: 0, tailQuantile: 0.99, warmup: 10, random: () => 0.5 });
-  const first = Array.from({ length: 10 }, () => sampler.decide(1e6, false));
+  const first = Array.from({ length: 10 }, (_, i) => sampler.decide(1e6, false, i * 1e6));
   assert.deepEqual(new Set(first), new Set(['warmup']));
-  assert.equal(sampler.decide(1e6, false), null);
+  assert.equal(sampler.decide(1e6, false, 10e6), null);
+});
+
+test('export: the ratio is held to its rate limit, failures and the slow tail are not', () => {
+  const sampler = new ExportSampler({ ratio: 1, maxPerSecond: 50, tailQuantile: 0.99, warmup: 100 });
+  // 10 000 requests a second for 3 s: 0.5 % take 50 ms (all in the slowest 1 %), some fail.
+  const counts = new Map<string, number>();
+  for (let i = 0; i < 30_000; i++) {
+    const slow = i % 200 === 42;
+    const r = sampler.decide(slow ? 50e6 : 1e6, i % 1000 === 7, 1e9 + i * 100_000);
+    counts.set(`${slow ? 'slow' : 'fast'}:${r}`, (counts.get(`${slow ? 'slow' : 'fast'}:${r}`) ?? 0) + 1);
+  }
+  const sampled = counts.get('fast:sampled') ?? 0;
+  // One second's worth at the start, then 50 a second: 150 to 200 in 3 s.
+  assert.ok(sampled >= 150 && sampled <= 200, `sampled ${sampled}`);
+  assert.equal(counts.get('slow:null'), undefined, 'no slow request is dropped');
+  assert.equal(counts.get('fast:error'), 30, 'every failure is exported');
+  const unlimited = new ExportSampler({ ratio: 1, maxPerSecond: 0, tailQuantile: 0.99, warmup: 0 });
+  assert.ok(Array.from({ length: 1000 }, (_, i) => unlimited.decide(1e6, false, i)).every((r) => r === 'sampled'), '0: no limit');
 });
 
 test('export: settings out of range are refused', () => {
   assert.throws(() => new ExportSampler({ ratio: 1.5, tailQuantile: 0.99 }), /ratio/);
   assert.throws(() => new ExportSampler({ ratio: 0.1, tailQuantile: 1 }), /quantile/);
+  assert.throws(() => new ExportSampler({ ratio: 0.1, tailQuantile: 0.99, maxPerSecond: -1 }), /rate/);
 });
 
 test('stage child spans sit where the kernel saw them, clamped into their parent', () => {
@@ -63,6 +82,10 @@ test('stage child spans sit where the kernel saw them, clamped into their parent
       ['tx_send', 1900, 2000],
     ],
   );
+  const oneWrite = { tx_first: agg({ sumNs: 50, firstNs: 900, lastNs: 950 }), tx_send: agg({ sumNs: 50, firstNs: 900, lastNs: 950 }) };
+  assert.deepEqual(stageIntervals(oneWrite, 0, 2000).map((s) => s.stage), ['tx_send'], 'a first byte that is the whole send is not repeated');
+  const inPieces = { ...oneWrite, tx_send: agg({ sumNs: 80, firstNs: 900, lastNs: 980 }) };
+  assert.deepEqual(stageIntervals(inPieces, 0, 2000).map((s) => s.stage), ['tx_first', 'tx_send']);
   const span = { ...newSpan({ traceId: 'a', spanId: 'b', parentSpanId: undefined, kind: 'server', name: 'x', startNs: 600 }), kernel };
   assert.equal(serverStartNs(span), 500, 'a request starts when its bytes began to wait');
   assert.equal(lastStageEndNs(kernel), 2100);
@@ -95,6 +118,9 @@ test('settings: defaults, and one line naming the bad variable', () => {
   assert.equal(c.otlpEndpoint, undefined);
   assert.equal(c.otlpFromEnv, false);
   assert.equal(c.exportRatio, 0.01);
+  assert.equal(c.exportMaxPerSecond, 100);
+  assert.equal(tracingConfig({ WIREFLAME_EXPORT_RATE: '0' }).exportMaxPerSecond, 0);
+  assert.throws(() => tracingConfig({ WIREFLAME_EXPORT_RATE: '-5' }), /^TracingConfigError: WIREFLAME_EXPORT_RATE must be a whole number \(0 or more\), got "-5"$/);
   assert.equal(tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4317' }).otlpFromEnv, true);
   assert.throws(() => tracingConfig({ WIREFLAME_EXPORT_RATIO: 'lots' }), /^TracingConfigError: WIREFLAME_EXPORT_RATIO must be a number from 0 to 1, got "lots"$/);
   assert.throws(() => tracingConfig({ WIREFLAME_KERNEL: 'maybe' }), /WIREFLAME_KERNEL must be one of auto, agent, self, off/);

@@ -24,6 +24,7 @@ before(async () => {
     WIREFLAME_PG_URL: postgres.url,
     WIREFLAME_OTLP_ENDPOINT: receiver.endpoint,
     WIREFLAME_EXPORT_RATIO: '1',
+    WIREFLAME_EXPORT_RATE: '0',
     WIREFLAME_KERNEL: 'self',
     OTEL_SERVICE_NAME: 'visits',
   });

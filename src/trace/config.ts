@@ -16,6 +16,8 @@ export interface TracingConfig {
   otlpFromEnv: boolean;
   serviceName: string | undefined;
   exportRatio: number;
+  /** Ordinary (sampled) requests exported per second at most; 0: no limit. */
+  exportMaxPerSecond: number;
   exportTailQuantile: number;
   /** Spans handed to the exporter and not yet acknowledged, at most. */
   exportMaxInFlight: number;
@@ -34,6 +36,14 @@ export interface TracingConfig {
  * throughput (bench/profile-overhead.ts), most of the profiler's budget.
  */
 const HEAP_INTERVAL_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Sampled requests exported per second at most: the 1 % ratio's share of a
+ * 10k req/s service. Above that, each sampled trace costs the service about
+ * as much as it costs 100 unexported requests to be traced at all
+ * (bench/trace-overhead.ts).
+ */
+const EXPORT_RATE = 100;
 
 export class TracingConfigError extends Error {
   override name = 'TracingConfigError';
@@ -55,6 +65,14 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   return Number(raw);
 }
 
+/** A count where 0 has a meaning of its own (no limit, turned off). */
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^(0|[1-9]\d*)$/.test(raw)) throw new TracingConfigError(`${name} must be a whole number (0 or more), got "${raw}"`);
+  return Number(raw);
+}
+
 const KERNEL_MODES: readonly KernelMode[] = ['auto', 'agent', 'self', 'off'];
 
 export function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig {
@@ -71,10 +89,11 @@ export function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig {
     otlpFromEnv: !endpoint && Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT),
     serviceName: env.OTEL_SERVICE_NAME || undefined,
     exportRatio: fraction(env, 'WIREFLAME_EXPORT_RATIO', 0.01, false),
+    exportMaxPerSecond: wholeNumber(env, 'WIREFLAME_EXPORT_RATE', EXPORT_RATE),
     exportTailQuantile: fraction(env, 'WIREFLAME_EXPORT_TAIL', 0.99, true),
     exportMaxInFlight: positiveInt(env, 'WIREFLAME_EXPORT_MAX_IN_FLIGHT', 4096),
     profileDir: env.WIREFLAME_PROFILE_DIR || undefined,
     profileIntervalMicros: positiveInt(env, 'WIREFLAME_PROFILE_INTERVAL_US', 10_000),
-    heapIntervalBytes: env.WIREFLAME_HEAP_INTERVAL_BYTES === '0' ? 0 : positiveInt(env, 'WIREFLAME_HEAP_INTERVAL_BYTES', HEAP_INTERVAL_BYTES),
+    heapIntervalBytes: wholeNumber(env, 'WIREFLAME_HEAP_INTERVAL_BYTES', HEAP_INTERVAL_BYTES),
   };
 }

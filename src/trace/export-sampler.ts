@@ -1,14 +1,21 @@
 /**
  * Which finished requests become exported spans. Every request is attributed;
  * only some are worth a trace: failures, the slow tail (slower than the
- * running quantile of all requests so far), and a ratio of the rest. The slow
- * request is never the one that was dropped.
+ * running quantile of all requests so far), and a ratio of the rest, at most
+ * so many a second. The slow request is never the one that was dropped.
  */
 import * as hdr from 'hdr-histogram-js';
 
 export interface ExportSamplerOptions {
   /** Share of ordinary requests exported, 0..1. */
   ratio: number;
+  /**
+   * Ordinary requests exported per second at most, whatever the ratio; 0:
+   * no limit. A busy service's ordinary requests are alike: past a few
+   * hundred traces a second, more of them cost the service without telling
+   * more. Failures and the slow tail are never limited.
+   */
+  maxPerSecond?: number;
   /** Requests slower than this quantile of all requests so far are exported, 0..1 (0.99: the slowest 1 %). */
   tailQuantile: number;
   /** Until this many requests are seen there is no tail to compare with: export them all. */
@@ -26,23 +33,42 @@ export class ExportSampler {
   private readonly options: Required<ExportSamplerOptions>;
   private thresholdUs = Infinity;
   private sinceRefresh = 0;
+  /** Ordinary exports the rate limit still allows now, refilled with time (a token bucket of one second's worth). */
+  private tokens: number;
+  private tokensAtNs = 0;
 
   constructor(options: ExportSamplerOptions) {
     if (!(options.ratio >= 0 && options.ratio <= 1)) throw new RangeError(`export ratio must be within 0..1, got ${options.ratio}`);
     if (!(options.tailQuantile > 0 && options.tailQuantile < 1))
       throw new RangeError(`tail quantile must be within (0, 1), got ${options.tailQuantile}`);
-    this.options = { warmup: 100, refreshEvery: 256, random: Math.random, ...options };
+    if (!(options.maxPerSecond === undefined || options.maxPerSecond >= 0))
+      throw new RangeError(`export rate must be 0 (no limit) or more, got ${options.maxPerSecond}`);
+    this.options = { warmup: 100, refreshEvery: 256, random: Math.random, maxPerSecond: 0, ...options };
+    this.tokens = this.options.maxPerSecond;
   }
 
-  /** Records the request's duration and says why it is exported, or null when it is not. */
-  decide(durationNs: number, failed: boolean): ExportReason | null {
+  /**
+   * Records the request's duration and says why it is exported, or null when
+   * it is not. `endNs` is when it ended (monotonic), for the rate limit.
+   */
+  decide(durationNs: number, failed: boolean, endNs: number): ExportReason | null {
     const us = Math.max(1, Math.round(durationNs / 1000));
     this.h.recordValue(us);
     if (++this.sinceRefresh >= this.options.refreshEvery || this.h.totalCount === this.options.warmup) this.refresh();
     if (failed) return 'error';
     if (this.h.totalCount <= this.options.warmup) return 'warmup';
     if (us > this.thresholdUs) return 'slow';
-    return this.options.random() < this.options.ratio ? 'sampled' : null;
+    return this.options.random() < this.options.ratio && this.allowed(endNs) ? 'sampled' : null;
+  }
+
+  private allowed(nowNs: number): boolean {
+    const rate = this.options.maxPerSecond;
+    if (rate === 0) return true;
+    this.tokens = Math.min(rate, this.tokens + ((nowNs - this.tokensAtNs) / 1e9) * rate);
+    this.tokensAtNs = nowNs;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
   }
 
   /** The current tail threshold in ms (Infinity until the first refresh). */

@@ -55,11 +55,16 @@ export interface StageInterval {
 /**
  * Where each stage happened: from the start of its first occurrence to the
  * end of its last, clamped into [startNs, endNs]. A stage the kernel did not
- * time (a device without a queue) has no place and no child span.
+ * time (a device without a queue) has no place and no child span, nor has a
+ * first byte's send that is the whole send (a response that left in one
+ * piece): its span would repeat the send's, and every exported span costs
+ * the service ~10 us (bench/export-cost.ts). Its attributes stay.
  */
 export function stageIntervals(kernel: SpanRecord['kernel'], startNs: number, endNs: number): StageInterval[] {
+  const send = kernel?.tx_send;
   return present(kernel)
     .filter(([, agg]) => agg.firstNs > 0 && agg.lastNs >= agg.firstNs)
+    .filter(([stage, agg]) => !(stage === 'tx_first' && send && agg.firstNs === send.firstNs && agg.lastNs === send.lastNs))
     .map(([stage, agg]) => {
       const s = Math.min(Math.max(agg.firstNs, startNs), endNs);
       const e = Math.min(Math.max(agg.lastNs, s), endNs);

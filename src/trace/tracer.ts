@@ -155,7 +155,7 @@ export class Tracer {
     this.counters.requests++;
     if (span.kernel) this.counters.withKernel++;
     for (const listener of this.listeners) listener(span);
-    const reason = this.options.sampler.decide(span.endNs - span.startNs, span.error !== undefined);
+    const reason = this.options.sampler.decide(span.endNs - span.startNs, span.error !== undefined, span.endNs);
     if (reason && this.options.sink) {
       span.attributes['wireflame.export.reason'] = reason;
       this.options.sink.submit(span);
