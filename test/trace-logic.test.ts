@@ -72,6 +72,7 @@ test('stage child spans sit where the kernel saw them, clamped into their parent
     rx_queue: agg({ sumNs: 300, firstNs: 500, lastNs: 800 }),
     tx_send: agg({ sumNs: 100, firstNs: 1900, lastNs: 2100, bytes: 10 }),
     dev_queue: agg({ sumNs: 0 }), // not timed: no place
+    tx_first: agg({ sumNs: 0, firstNs: 1900, lastNs: 1900 }), // took no time: nothing to show
     peer_wait: agg({ count: 0 }), // never happened
   };
   const spans = stageIntervals(kernel, 600, 2000);

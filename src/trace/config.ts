@@ -40,7 +40,7 @@ const HEAP_INTERVAL_BYTES = 4 * 1024 * 1024;
 /**
  * Sampled requests exported per second at most: the 1 % ratio's share of a
  * 10k req/s service. An exported request with its kernel stages' spans costs
- * the service's thread about 50 us (bench/export-cost.ts), as much as 40
+ * the service's thread about 40 us (bench/export-cost.ts), as much as 35
  * requests traced and not exported (bench/request-path.ts).
  */
 const EXPORT_RATE = 100;

@@ -54,16 +54,17 @@ export interface StageInterval {
 
 /**
  * Where each stage happened: from the start of its first occurrence to the
- * end of its last, clamped into [startNs, endNs]. A stage the kernel did not
- * time (a device without a queue) has no place and no child span, nor has a
- * first byte's send that is the whole send (a response that left in one
- * piece): its span would repeat the send's, and every exported span costs
- * the service ~10 us (bench/export-cost.ts). Its attributes stay.
+ * end of its last, clamped into [startNs, endNs]. Every exported span costs
+ * the service ~10 us (bench/export-cost.ts), so a stage gets a child span
+ * only where it says something its parent's attributes do not: not a stage
+ * the kernel did not time, nor one that took no time (a device without a
+ * queue), nor a first byte's send that is the whole send (a response that
+ * left in one piece). Their attributes stay.
  */
 export function stageIntervals(kernel: SpanRecord['kernel'], startNs: number, endNs: number): StageInterval[] {
   const send = kernel?.tx_send;
   return present(kernel)
-    .filter(([, agg]) => agg.firstNs > 0 && agg.lastNs >= agg.firstNs)
+    .filter(([, agg]) => agg.firstNs > 0 && agg.lastNs >= agg.firstNs && agg.sumNs > 0)
     .filter(([stage, agg]) => !(stage === 'tx_first' && send && agg.firstNs === send.firstNs && agg.lastNs === send.lastNs))
     .map(([stage, agg]) => {
       const s = Math.min(Math.max(agg.firstNs, startNs), endNs);
