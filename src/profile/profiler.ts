@@ -20,7 +20,7 @@ export interface ProfilerOptions {
   intervalMicros: number;
   /** Heap sampling: one sample per this many allocated bytes on average; 0 = no heap profile. */
   heapIntervalBytes: number;
-  /** How often the wall profile is collected while it runs; default 60 s. */
+  /** How often the wall profile is collected while it runs; default 10 s. */
   collectEveryMs?: number;
 }
 
@@ -52,13 +52,15 @@ const HEAP_STACK_DEPTH = 64;
 
 /**
  * A connection's timeline keeps every request that overlapped a sample
- * until the next collection: at most one label a sample, 6000 a minute at
- * 100 Hz. A collection holds the service's thread for 15-30 ms on a hello
- * server (pprof serializes the profile, and waits for a sample on either side
- * of the restart, its guard against a V8 profiler bug): every 10 s that was
- * 0.2-0.3 % of its time, every minute it is 0.05 %.
+ * until the next collection: at most one label a sample. A collection holds
+ * the service's thread: about 13 ms waiting for a profiler tick on either side
+ * of the restart (pprof's guard against a V8 profiler bug), then about 9 us of
+ * serializing per sample. Measured on a saturated hello server: 25 ms every
+ * 10 s, 72 ms every 60 s. Every 10 s costs 0.25 % of the thread rather than
+ * 0.12 %, and keeps the pause, which every request then waiting sits
+ * through, at a third.
  */
-const COLLECT_EVERY_MS = 60_000;
+const COLLECT_EVERY_MS = 10_000;
 
 /** The profile's samples as root-first JavaScript stacks with their request's route and span. */
 export function samplesOf(profile: ProfileLike): CpuSample[] {
