@@ -22,13 +22,27 @@ export function aggOffset(slot: number, which: Stage | 'parked'): number {
   return slot * SLOT.size + (which === 'parked' ? F.parked_rx.offset : F.stage.offset + AT[which]);
 }
 
-/** A hex digit's value by char code (ids are lowercase hex, checked where they enter). */
-const NIBBLE = new Uint8Array(128);
-for (let i = 0; i < 16; i++) NIBBLE['0123456789abcdef'.charCodeAt(i)] = i;
+/** A lowercase hex digit's value from its char code, without a table: '0'-'9' are 0x30-0x39, 'a'-'f' 0x61-0x66 (ids are checked where they enter). */
+const nibble = (c: number): number => (c & 15) + 9 * (c >> 6);
 
-/** Decodes an id's hex into memory in JavaScript: Buffer#write's hex path costs a call into C++, twice a request. */
-function writeHex(into: Uint8Array, offset: number, hex: string): void {
-  for (let i = 0, j = 0; j < hex.length; i++, j += 2) into[offset + i] = (NIBBLE[hex.charCodeAt(j)]! << 4) | NIBBLE[hex.charCodeAt(j + 1)]!;
+/** Eight hex digits from `at` as a little-endian word, so the bytes they spell lie in order (kernel memory is read little-endian throughout, as in codec.ts). */
+function hexWord(hex: string, at: number): number {
+  return (
+    ((nibble(hex.charCodeAt(at)) << 4) | nibble(hex.charCodeAt(at + 1))) |
+    (((nibble(hex.charCodeAt(at + 2)) << 4) | nibble(hex.charCodeAt(at + 3))) << 8) |
+    (((nibble(hex.charCodeAt(at + 4)) << 4) | nibble(hex.charCodeAt(at + 5))) << 16) |
+    (((nibble(hex.charCodeAt(at + 6)) << 4) | nibble(hex.charCodeAt(at + 7))) << 24)
+  );
+}
+
+/**
+ * Decodes an id's hex into memory in JavaScript, a word at a time (ids are
+ * 16 or 32 digits, and `offset` is word-aligned): Buffer#write's hex path
+ * costs a call into C++, twice a request, and a loop by bytes with a digit
+ * table took most of an owner change (bench/request-path.ts).
+ */
+function writeHex(into: Uint32Array, offset: number, hex: string): void {
+  for (let w = offset / 4, j = 0; j < hex.length; w++, j += 8) into[w] = hexWord(hex, j);
 }
 
 /** Clears bytes [offset, offset + length), whole words: a plain loop, where TypedArray#fill is a call into C++ for a few dozen words. */
@@ -39,13 +53,11 @@ function zero(words: Uint32Array, offset: number, length: number): void {
 export class SlotTable {
   private readonly words: BigInt64Array;
   private readonly u32: Uint32Array;
-  private readonly bytes: Buffer;
 
   constructor(memory: ArrayBuffer) {
     if (memory.byteLength < SLOT_TABLE_BYTES) throw new RangeError(`slot table needs ${SLOT_TABLE_BYTES} bytes, got ${memory.byteLength}`);
     this.words = new BigInt64Array(memory, 0, SLOT_TABLE_BYTES / 8);
     this.u32 = new Uint32Array(memory, 0, SLOT_TABLE_BYTES / 4);
-    this.bytes = Buffer.from(memory, 0, SLOT_TABLE_BYTES);
   }
 
   /**
@@ -75,8 +87,8 @@ export class SlotTable {
    */
   setOwner(slot: number, traceId: string, spanId: string, server: boolean): number {
     const base = slot * SLOT.size;
-    writeHex(this.bytes, base + F.trace_id.offset, traceId);
-    writeHex(this.bytes, base + F.span_id.offset, spanId);
+    writeHex(this.u32, base + F.trace_id.offset, traceId);
+    writeHex(this.u32, base + F.span_id.offset, spanId);
     this.u32[(base + F.flags.offset) / 4] = server ? OWNER_SERVER : 0;
     zero(this.u32, base + F.stage.offset, STAGES_BYTES);
     const genIndex = (base + F.gen.offset) / 4;

@@ -125,7 +125,7 @@ export class Tracer {
     span.attributes['http.response.status_code'] = status;
     span.error = error;
     // A backend call still running when the response went out is not part of it.
-    span.children = span.children.filter((c) => c.endNs > 0);
+    if (span.children.length) span.children = span.children.filter((c) => c.endNs > 0);
     this.takeKernel(span);
     if (this.options.owners && !sendComplete(span.kernel, bytesWritten)) {
       this.counters.awaitedSend++;
