@@ -4,7 +4,7 @@
  * through the slot table (over plain memory, where the kernel's stage writes
  * are played by this script), without kernel stages, and with the profiler's
  * per-request work on top: its sample label, on a connection labelled once
- * or on its own, and the route totals. Saturated
+ * or on its own, and the route totals, also with the socket owned. Saturated
  * HTTP figures on these VMs swing by 10 % or more between runs; these are
  * steady to a few percent, so they are the ones to read when changing the
  * request path.
@@ -68,10 +68,14 @@ const profiler = new RequestProfiler({ intervalMicros: 10_000, heapIntervalBytes
 const routes = new RouteStats();
 const profiled = new Tracer({ owners: null, sink: null, sampler: sampler(), labels: profiler });
 profiled.onFinish((span) => routes.record(span));
+// Both: the route totals then add up each request's kernel stages too.
+const kernelRoutes = new RouteStats();
+const profiledWithSlots = new Tracer({ owners: new SocketOwners(maps), sink: null, sampler: sampler(), labels: profiler });
+profiledWithSlots.onFinish((span) => kernelRoutes.record(span));
 // A connection accepted by an instrumented server; the other socket never was.
 const connection = fakeSocket();
 
-const figures = { slots: [] as number[], none: [] as number[], profiled: [] as number[], alone: [] as number[], running: [] as number[] };
+const figures = { slots: [] as number[], none: [] as number[], profiled: [] as number[], alone: [] as number[], running: [] as number[], both: [] as number[] };
 for (let i = 0; i < Number(values.rounds); i++) {
   figures.slots.push(nsPerRequest(withSlots));
   figures.none.push(nsPerRequest(withoutKernel));
@@ -83,12 +87,14 @@ for (let i = 0; i < Number(values.rounds); i++) {
   figures.alone.push(nsPerRequest(profiled));
   // The same tracer as `none`, its requests unlabelled: what the profiler's running costs the path by itself.
   figures.running.push(nsPerRequest(withoutKernel));
+  figures.both.push(profiledWithSlots.connection(connection, () => nsPerRequest(profiledWithSlots, connection)));
 }
 profiler.stop();
-const [slots, none, prof, alone, running] = [median(figures.slots), median(figures.none), median(figures.profiled), median(figures.alone), median(figures.running)];
+const [slots, none, prof, alone, running, both] = [figures.slots, figures.none, figures.profiled, figures.alone, figures.running, figures.both].map(median) as [number, number, number, number, number, number];
 console.log(`${requests} requests a round, medians of ${values.rounds} rounds`);
 console.log(`server span, kernel stages off:        ${none.toFixed(0)} ns a request`);
 console.log(`server span, socket owned in its slot: ${slots.toFixed(0)} ns a request (+${(slots - none).toFixed(0)} ns for the kernel link)`);
 console.log(`server span, profiler running:         ${running.toFixed(0)} ns a request (+${(running - none).toFixed(0)} ns, the request unlabelled)`);
 console.log(`server span, profiled:                 ${prof.toFixed(0)} ns a request (+${(prof - running).toFixed(0)} ns more for the connection's sample timeline and route totals)`);
 console.log(`  labelled on its own (no connection):  ${alone.toFixed(0)} ns a request (+${(alone - running).toFixed(0)} ns more for its own sample label and route totals)`);
+console.log(`server span, socket owned and profiled: ${both.toFixed(0)} ns a request (+${(both - slots).toFixed(0)} ns over owned alone: the profiler running, the timeline, route totals with kernel stages)`);

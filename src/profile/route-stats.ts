@@ -5,7 +5,7 @@
  * samples as synthetic frames.
  */
 import type { StageAgg } from '../kernel/codec.ts';
-import { STAGES, type Stage } from '../kernel/layout.ts';
+import type { Stage } from '../kernel/layout.ts';
 import type { SpanRecord } from '../trace/span-record.ts';
 
 export type StageNs = Partial<Record<Stage, number>>;
@@ -48,35 +48,51 @@ export function wallOutside(a: StageAgg | undefined, b: StageAgg): number {
   return Math.max(0, wall - Math.max(0, overlap));
 }
 
-function stageNs(kernel: Partial<Record<Stage, StageAgg>> | null, into: StageNs = {}): StageNs {
-  if (!kernel) return into;
-  for (const s of STAGES) {
-    const agg = kernel[s];
-    if (!agg || agg.count === 0) continue;
-    const ns = s === 'dev_queue' ? wallOutside(kernel.tx_send, agg) : stageWallNs(agg);
-    into[s] = (into[s] ?? 0) + ns;
-  }
-  return into;
+/** RouteTotals as they are gathered: every stage present. */
+interface Totals extends RouteTotals {
+  kernel: Record<Stage, number>;
+  backends: Map<string, BackendTotals & { kernel: Record<Stage, number> }>;
 }
 
-function addRequest(into: RouteTotals, span: SpanRecord): void {
+/** Totals of every stage, zero until one happens: one object shape for all of them. */
+const noStages = (): Record<Stage, number> => ({ rx_queue: 0, tx_first: 0, tx_send: 0, dev_queue: 0, peer_wait: 0 });
+
+/** A stage's wall time, 0 when it did not happen. */
+const wallOf = (agg: StageAgg | undefined): number => (agg && agg.count > 0 ? stageWallNs(agg) : 0);
+
+/**
+ * Adds a request's stages into totals that name every stage (see noStages),
+ * each by name: keyed by a varying stage, these accesses went megamorphic,
+ * and this runs for every request while profiling.
+ */
+function addStages(kernel: Partial<Record<Stage, StageAgg>> | null, into: Record<Stage, number>): void {
+  if (!kernel) return;
+  into.rx_queue += wallOf(kernel.rx_queue);
+  into.tx_first += wallOf(kernel.tx_first);
+  into.tx_send += wallOf(kernel.tx_send);
+  const dev = kernel.dev_queue;
+  if (dev && dev.count > 0) into.dev_queue += wallOutside(kernel.tx_send, dev);
+  into.peer_wait += wallOf(kernel.peer_wait);
+}
+
+function addRequest(into: Totals, span: SpanRecord): void {
   into.count++;
   into.wallNs += span.endNs - span.startNs;
-  stageNs(span.kernel, into.kernel);
+  addStages(span.kernel, into.kernel);
   for (const child of span.children) {
-    const b = into.backends.get(child.name) ?? { count: 0, ns: 0, kernel: {} };
+    let b = into.backends.get(child.name);
+    if (!b) into.backends.set(child.name, (b = { count: 0, ns: 0, kernel: noStages() }));
     b.count++;
     b.ns += child.endNs - child.startNs;
-    stageNs(child.kernel, b.kernel);
-    into.backends.set(child.name, b);
+    addStages(child.kernel, b.kernel);
   }
 }
 
-const empty = (route: string): RouteTotals => ({ route, count: 0, wallNs: 0, kernel: {}, backends: new Map() });
+const empty = (route: string): Totals => ({ route, count: 0, wallNs: 0, kernel: noStages(), backends: new Map() });
 
 export class RouteStats {
-  private readonly byRoute = new Map<string, RouteTotals>();
-  private readonly slow: RequestView[] = [];
+  private readonly byRoute = new Map<string, Totals>();
+  private readonly slow: (RequestView & Totals)[] = [];
   private readonly keepSlowest: number;
 
   constructor(keepSlowest = 5) {
@@ -89,7 +105,7 @@ export class RouteStats {
     addRequest(totals, span);
     const wallNs = span.endNs - span.startNs;
     if (this.slow.length < this.keepSlowest || wallNs > this.slow.at(-1)!.wallNs) {
-      const view: RequestView = { ...empty(span.name), spanId: span.spanId, traceId: span.traceId };
+      const view = { ...empty(span.name), spanId: span.spanId, traceId: span.traceId };
       addRequest(view, span);
       this.slow.push(view);
       this.slow.sort((a, b) => b.wallNs - a.wallNs);
