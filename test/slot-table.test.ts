@@ -2,10 +2,17 @@
 // laid out as the kernel lays it out (the kernel's side is in kernel-loopback
 // and trace-otlp).
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { SLOT, SLOTS, STAGE_AGG, STAGES } from '../src/kernel/layout.ts';
 import { SLOT_TABLE_BYTES, SlotTable } from '../src/kernel/slot-table.ts';
-import { newSpanId, newTraceId } from '../src/trace/trace-context.ts';
+import { idWords, newSpanId, newTraceId } from '../src/trace/trace-context.ts';
+
+const ids = (traceId: string, spanId: string): Uint32Array => {
+  const words = new Uint32Array(6);
+  idWords(traceId, spanId, words);
+  return words;
+};
 
 const u64 = (view: DataView, offset: number, value: number) => view.setBigUint64(offset, BigInt(value), true);
 
@@ -31,9 +38,10 @@ test('an owner change writes the ids and a new generation; a read under an old g
   assert.equal(table.claim(cookie + BigInt(SLOTS)), -1, 'another live socket with the same slot goes to the hash');
 
   for (let i = 0; i < 50; i++) {
-    const traceId = newTraceId();
-    const spanId = newSpanId();
-    const gen = table.setOwner(slot, traceId, spanId, true);
+    // Ids made here, and ids from elsewhere (a traceparent's), which are decoded.
+    const traceId = i % 2 ? newTraceId() : randomBytes(16).toString('hex');
+    const spanId = i % 3 ? newSpanId() : randomBytes(8).toString('hex');
+    const gen = table.setOwner(slot, ids(traceId, spanId), true);
     const base: number = slot * SLOT.size;
     assert.equal(Buffer.from(memory, base + SLOT.fields.trace_id.offset, 16).toString('hex'), traceId);
     assert.equal(Buffer.from(memory, base + SLOT.fields.span_id.offset, 8).toString('hex'), spanId);
@@ -41,7 +49,7 @@ test('an owner change writes the ids and a new generation; a read under an old g
     assert.equal(table.read(slot, gen), null, 'a new owner starts with no stages');
   }
 
-  const gen = table.setOwner(slot, newTraceId(), newSpanId(), false);
+  const gen = table.setOwner(slot, ids(newTraceId(), newSpanId()), false);
   // Monotonic ns of a machine up for 100 days: still exact as a number.
   const first = 100 * 86_400e9 + 123;
   kernelAdds(view, slot, STAGES.indexOf('tx_send'), { sum: 2_500, count: 2, bytes: 70_000, first, last: first + 4_001 });
@@ -52,6 +60,6 @@ test('an owner change writes the ids and a new generation; a read under an old g
     ['tx_send'],
   );
   assert.equal(table.read(slot, gen - 1), null);
-  assert.notEqual(table.setOwner(slot, newTraceId(), newSpanId(), false), gen);
+  assert.notEqual(table.setOwner(slot, ids(newTraceId(), newSpanId()), false), gen);
   assert.equal(table.read(slot, gen), null, 'the stages stay with the owner they were added under');
 });

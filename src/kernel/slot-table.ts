@@ -22,29 +22,6 @@ export function aggOffset(slot: number, which: Stage | 'parked'): number {
   return slot * SLOT.size + (which === 'parked' ? F.parked_rx.offset : F.stage.offset + AT[which]);
 }
 
-/** A lowercase hex digit's value from its char code, without a table: '0'-'9' are 0x30-0x39, 'a'-'f' 0x61-0x66 (ids are checked where they enter). */
-const nibble = (c: number): number => (c & 15) + 9 * (c >> 6);
-
-/** Eight hex digits from `at` as a little-endian word, so the bytes they spell lie in order (kernel memory is read little-endian throughout, as in codec.ts). */
-function hexWord(hex: string, at: number): number {
-  return (
-    ((nibble(hex.charCodeAt(at)) << 4) | nibble(hex.charCodeAt(at + 1))) |
-    (((nibble(hex.charCodeAt(at + 2)) << 4) | nibble(hex.charCodeAt(at + 3))) << 8) |
-    (((nibble(hex.charCodeAt(at + 4)) << 4) | nibble(hex.charCodeAt(at + 5))) << 16) |
-    (((nibble(hex.charCodeAt(at + 6)) << 4) | nibble(hex.charCodeAt(at + 7))) << 24)
-  );
-}
-
-/**
- * Decodes an id's hex into memory in JavaScript, a word at a time (ids are
- * 16 or 32 digits, and `offset` is word-aligned): Buffer#write's hex path
- * costs a call into C++, twice a request, and a loop by bytes with a digit
- * table took most of an owner change (bench/request-path.ts).
- */
-function writeHex(into: Uint32Array, offset: number, hex: string): void {
-  for (let w = offset / 4, j = 0; j < hex.length; w++, j += 8) into[w] = hexWord(hex, j);
-}
-
 /** Clears bytes [offset, offset + length), whole words: a plain loop, where TypedArray#fill is a call into C++ for a few dozen words. */
 function zero(words: Uint32Array, offset: number, length: number): void {
   for (let i = offset / 4, end = (offset + length) / 4; i < end; i++) words[i] = 0;
@@ -81,14 +58,22 @@ export class SlotTable {
   }
 
   /**
-   * A new owner: its ids, no stages yet, and a new generation, bumped last
-   * so that the kernel never adds to the new owner under the old one's.
-   * Returns the generation.
+   * A new owner: its ids (the words of their bytes, from trace-context's
+   * idWords), no stages yet, and a new generation, bumped last so that the
+   * kernel never adds to the new owner under the old one's. Returns the
+   * generation.
    */
-  setOwner(slot: number, traceId: string, spanId: string, server: boolean): number {
+  setOwner(slot: number, ids: Uint32Array, server: boolean): number {
     const base = slot * SLOT.size;
-    writeHex(this.u32, base + F.trace_id.offset, traceId);
-    writeHex(this.u32, base + F.span_id.offset, spanId);
+    const trace = (base + F.trace_id.offset) / 4;
+    const span = (base + F.span_id.offset) / 4;
+    const u32 = this.u32;
+    u32[trace] = ids[0]!;
+    u32[trace + 1] = ids[1]!;
+    u32[trace + 2] = ids[2]!;
+    u32[trace + 3] = ids[3]!;
+    u32[span] = ids[4]!;
+    u32[span + 1] = ids[5]!;
     this.u32[(base + F.flags.offset) / 4] = server ? OWNER_SERVER : 0;
     zero(this.u32, base + F.stage.offset, STAGES_BYTES);
     const genIndex = (base + F.gen.offset) / 4;

@@ -12,6 +12,7 @@ import type { Stage } from '../kernel/layout.ts';
 import type { SharedMaps } from '../kernel/shared-maps.ts';
 import type { SlotTable } from '../kernel/slot-table.ts';
 import { mergeStats } from './kernel-spans.ts';
+import { idWords } from './trace-context.ts';
 
 /** Where a span's kernel time accumulates: a slot at a generation, or (slot -1) the hash, keyed by its ids. */
 export interface KernelHold {
@@ -68,6 +69,8 @@ export class SocketOwners {
   readonly counters: OwnerCounters = { slotWrites: 0, hashWrites: 0, unchanged: 0, failed: 0 };
   private readonly maps: SharedMaps;
   private readonly slots: SlotTable;
+  /** The owner's ids as the slot takes them, filled for each owner change. */
+  private readonly ids = new Uint32Array(6);
 
   constructor(maps: SharedMaps) {
     this.maps = maps;
@@ -94,7 +97,8 @@ export class SocketOwners {
       if (slot >= 0) {
         const slotParked = server ? this.slots.takeParked(slot) : null;
         parked ??= slotParked;
-        gen = this.slots.setOwner(slot, traceId, spanId, server);
+        idWords(traceId, spanId, this.ids);
+        gen = this.slots.setOwner(slot, this.ids, server);
         this.counters.slotWrites++;
       } else {
         this.maps.setOwner(cookie, { traceId, spanId, server });

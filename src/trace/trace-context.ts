@@ -61,17 +61,76 @@ function hex32(a: number, b: number, c: number, d: number): string {
   );
 }
 
+/** A word's bytes the other way round: the first digit pair of a word's hex is its top byte, and it comes first in memory. */
+const swap = (w: number): number => ((w & 0xff) << 24) | ((w & 0xff00) << 8) | ((w >>> 8) & 0xff00) | (w >>> 24);
+
+/** The ids made last, and the words of their bytes (see idWords). */
+let madeTrace = '';
+let madeSpan = '';
+const MADE = new Uint32Array(6);
+
 export function newTraceId(): string {
   for (;;) {
     const a = randomWord(), b = randomWord(), c = randomWord(), d = randomWord();
     // All-zero ids are invalid; at 2^-128 odds, draw again rather than bias.
-    if ((a | b | c | d) !== 0) return hex32(a, b, c, d);
+    if ((a | b | c | d) !== 0) {
+      madeTrace = hex32(a, b, c, d);
+      MADE[0] = swap(a);
+      MADE[1] = swap(b);
+      MADE[2] = swap(c);
+      MADE[3] = swap(d);
+      return madeTrace;
+    }
   }
 }
 
 export function newSpanId(): string {
   for (;;) {
     const a = randomWord(), b = randomWord();
-    if ((a | b) !== 0) return hex16(a, b);
+    if ((a | b) !== 0) {
+      madeSpan = hex16(a, b);
+      MADE[4] = swap(a);
+      MADE[5] = swap(b);
+      return madeSpan;
+    }
+  }
+}
+
+/** A lowercase hex digit's value from its char code, without a table: '0'-'9' are 0x30-0x39, 'a'-'f' 0x61-0x66. */
+const nibble = (c: number): number => (c & 15) + 9 * (c >> 6);
+
+/** Eight hex digits from `at` as the little-endian word that holds the bytes they spell, in order. */
+function hexWord(hex: string, at: number): number {
+  return (
+    ((nibble(hex.charCodeAt(at)) << 4) | nibble(hex.charCodeAt(at + 1))) |
+    (((nibble(hex.charCodeAt(at + 2)) << 4) | nibble(hex.charCodeAt(at + 3))) << 8) |
+    (((nibble(hex.charCodeAt(at + 4)) << 4) | nibble(hex.charCodeAt(at + 5))) << 16) |
+    (((nibble(hex.charCodeAt(at + 6)) << 4) | nibble(hex.charCodeAt(at + 7))) << 24)
+  );
+}
+
+/**
+ * The bytes of a trace id and a span id as kernel memory holds them, in
+ * little-endian words (as kernel memory is read throughout, see
+ * kernel/codec.ts): the trace id's in words 0-3, the span id's in 4-5. A
+ * request's ids go into kernel memory right after they are made, so the ids
+ * made last keep their words; only ids from elsewhere (a traceparent) are
+ * decoded, which cost most of an owner change (bench/request-path.ts).
+ */
+export function idWords(traceId: string, spanId: string, into: Uint32Array): void {
+  if (traceId === madeTrace) {
+    into[0] = MADE[0]!;
+    into[1] = MADE[1]!;
+    into[2] = MADE[2]!;
+    into[3] = MADE[3]!;
+  } else {
+    for (let w = 0; w < 4; w++) into[w] = hexWord(traceId, w * 8);
+  }
+  if (spanId === madeSpan) {
+    into[4] = MADE[4]!;
+    into[5] = MADE[5]!;
+  } else {
+    into[4] = hexWord(spanId, 0);
+    into[5] = hexWord(spanId, 8);
   }
 }
