@@ -43,6 +43,7 @@ function request(i: number): SpanRecord {
 const samples: CpuSample[] = Array.from({ length: 6000 }, (_, i) => ({
   stack: Array.from({ length: 30 }, (_, d) => ({ name: `fn${d}_${(i + d) % 40}`, kind: 'cpu' as const, file: `/app/src/m${d}.js`, line: d })),
   wallNs: 10_000_000,
+  cpuNs: 9_000_000,
   route: ROUTES[i % 4],
   spanId: (i * 100).toString(16).padStart(16, '0'),
 }));

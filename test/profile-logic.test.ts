@@ -8,6 +8,7 @@ import { frame, type WeightedStack } from '../src/profile/frames.ts';
 import { ConnectionTimeline, type RunningRequest } from '../src/profile/connection-timeline.ts';
 import { backendFrameName, fuse, OUTSIDE_REQUESTS, UNATTRIBUTED } from '../src/profile/fuse.ts';
 import { encodePprofGz, toPprof } from '../src/profile/pprof-encode.ts';
+import { profileSummary } from '../src/profile/profile-summary.ts';
 import { samplesOf } from '../src/profile/profiler.ts';
 import { stageWallNs, wallOutside, type RouteTotals } from '../src/profile/route-stats.ts';
 
@@ -18,9 +19,9 @@ test('a request splits into its CPU, its kernel stages, its backend waits, and t
   const stacks = fuse({
     service: 'svc',
     samples: [
-      { stack: [cpu('handler'), cpu('burn')], wallNs: 3e6, route: 'GET /a', spanId: 'ab' },
-      { stack: [cpu('timer')], wallNs: 1e6 },
-      { stack: [cpu('(idle)')], wallNs: 5e6 },
+      { stack: [cpu('handler'), cpu('burn')], wallNs: 3e6, cpuNs: 3e6, route: 'GET /a', spanId: 'ab' },
+      { stack: [cpu('timer')], wallNs: 1e6, cpuNs: 1e6 },
+      { stack: [cpu('(idle)')], wallNs: 5e6, cpuNs: 0 },
     ],
     routes: [
       route({
@@ -152,10 +153,37 @@ test("the profiler's samples: root-first stacks, labels read, and one shared arr
       { locationId: [1], value: [1], label: [] },
     ],
   });
+  assert.equal(samples[1]!.cpuNs, 7, 'without CPU times, a sample stands for its wall time');
   assert.deepEqual(samples[0]!.stack.map((f) => f.name), ['outer', 'inner']);
   assert.equal(samples[0]!.route, 'GET /a');
   assert.equal(samples[1]!.wallNs, 7);
   assert.equal(samples[1]!.route, undefined);
   assert.equal(samples[0]!.stack, samples[1]!.stack, 'the same stack is one array');
   assert.deepEqual(samples[2]!.stack.map((f) => f.name), ['outer']);
+});
+
+test("a request's JavaScript is counted in CPU time: the thread's waits for a CPU are not", () => {
+  // As @datadog/pprof writes them with CPU times: samples, wall ns, CPU ns since the sample before.
+  const samples = samplesOf({
+    stringTable: { strings: ['', 'samples', 'wall', 'cpu', 'handler', 'app.js', 'route', 'GET /a', 'lib', '/x/node_modules/lib/i.js'] },
+    sampleType: [{ type: 1 }, { type: 2 }, { type: 3 }],
+    function: [
+      { id: 1, name: 4, filename: 5 },
+      { id: 2, name: 8, filename: 9 },
+    ],
+    location: [
+      { id: 1, line: [{ functionId: 1, line: 3 }] },
+      { id: 2, line: [{ functionId: 2, line: 7 }] },
+    ],
+    sample: [
+      // The thread ran for 9 of the 10 ms before this one, in the handler...
+      { locationId: [1], value: [1, 10e6, 9e6], label: [{ key: 6, str: 7 }] },
+      // ...and waited for a CPU for most of the next 10 ms, in a library the handler called.
+      { locationId: [2, 1], value: [1, 10e6, 2e6], label: [{ key: 6, str: 7 }] },
+    ],
+  });
+  assert.deepEqual(samples.map((s) => [s.wallNs, s.cpuNs]), [[10e6, 9e6], [10e6, 2e6]]);
+  const summary = profileSummary(samples, [route({ wallNs: 25e6 })], [], []);
+  assert.equal(summary.cpu_ms, 11);
+  assert.deepEqual(summary.top_functions.map((f) => [f.name, f.time_ms]), [['handler', 11]]);
 });

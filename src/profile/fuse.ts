@@ -13,6 +13,13 @@ import type { RouteTotals, StageNs } from './route-stats.ts';
 export interface CpuSample {
   stack: Frame[];
   wallNs: number;
+  /**
+   * The thread's CPU time the sample stands for (pprof's cpu value: since the
+   * sample before), or its wall time when the profile has none. Below the
+   * wall time when the thread waited for a CPU: a busy machine does not make
+   * a request's JavaScript look heavier than it was.
+   */
+  cpuNs: number;
   route?: string;
   spanId?: string;
 }

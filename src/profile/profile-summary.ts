@@ -33,10 +33,10 @@ export function profileSummary(samples: CpuSample[], routes: RouteTotals[], file
   for (const s of samples) {
     const f = applicationFrame(s.stack);
     if (s.route === undefined || !f) continue;
-    cpuNs += s.wallNs;
+    cpuNs += s.cpuNs;
     const key = `${f.name}\u0000${f.file ?? ''}\u0000${f.line ?? 0}`;
     const entry = byFunction.get(key) ?? { name: f.name, file: f.file ?? '', line: f.line ?? 0, ns: 0 };
-    entry.ns += s.wallNs;
+    entry.ns += s.cpuNs;
     byFunction.set(key, entry);
   }
   const operations = new Map<string, { count: number; ns: number }>();

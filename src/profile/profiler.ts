@@ -66,6 +66,7 @@ const COLLECT_EVERY_MS = 10_000;
 export function samplesOf(profile: ProfileLike): CpuSample[] {
   const str = (i: unknown) => profile.stringTable.strings[Number(i)] ?? '';
   const wallIndex = profile.sampleType.findIndex((t) => str(t.type) === 'wall');
+  const cpuIndex = profile.sampleType.findIndex((t) => str(t.type) === 'cpu');
   const functions = new Map(profile.function.map((f) => [Number(f.id), f]));
   const frames = new Map<number, Frame[]>();
   for (const loc of profile.location) {
@@ -87,9 +88,11 @@ export function samplesOf(profile: ProfileLike): CpuSample[] {
     const key = s.locationId.join(',');
     let stack = stacks.get(key);
     if (!stack) stacks.set(key, (stack = [...s.locationId].reverse().flatMap((id) => frames.get(Number(id)) ?? [])));
+    const wallNs = Number(s.value[wallIndex] ?? 0);
     return {
       stack,
-      wallNs: Number(s.value[wallIndex] ?? 0),
+      wallNs,
+      cpuNs: cpuIndex >= 0 ? Number(s.value[cpuIndex] ?? 0) : wallNs,
       ...(labels.has('route') ? { route: labels.get('route') } : {}),
       ...(labels.has('span_id') ? { spanId: labels.get('span_id') } : {}),
     };

@@ -47,10 +47,14 @@ const ProfileSummary = Type.Object({
   requests: Type.Integer({ minimum: 0 }),
   /** Their wall time: the base of the profile's shares. */
   wall_ms: Ms,
-  /** Of it, JavaScript running for the requests (wall-time samples labelled with a request). */
+  /**
+   * Of it, JavaScript running for the requests: the thread CPU time of the
+   * samples labelled with a request (time the thread spent waiting for a
+   * CPU is not counted).
+   */
   cpu_ms: Ms,
   /**
-   * Where that JavaScript spent its time, busiest first: each sample goes to
+   * Where that JavaScript spent its CPU time, busiest first: each sample goes to
    * its innermost frame in the application's own code (outside Node's
    * internals, native code and node_modules), or to its leaf when it has none.
    */
