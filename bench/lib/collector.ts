@@ -1,7 +1,6 @@
 /** The non-decoding OTLP collector (fixtures/null-collector.ts) in its own process. */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import { startTarget } from './target.ts';
 
 export interface NullCollector {
   endpoint: string;
@@ -11,15 +10,12 @@ export interface NullCollector {
 
 /** `cpu` pins it, away from the target whose cost is measured. */
 export async function startNullCollector(cpu?: number): Promise<NullCollector> {
-  const script = fileURLToPath(new URL('../fixtures/null-collector.ts', import.meta.url));
-  const argv = cpu === undefined ? [process.execPath, script] : ['taskset', '-c', String(cpu), process.execPath, script];
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-  const out = child.stdout!.setEncoding('utf8');
-  const [port] = (await once(out, 'data')) as [string];
+  // Started as a target is: it prints its port, then what it took when stopped.
+  const { child, port } = await startTarget('null-collector.ts', cpu === undefined ? {} : { cpu });
   return {
-    endpoint: `http://127.0.0.1:${port.trim()}`,
+    endpoint: `http://127.0.0.1:${port}`,
     async stop() {
-      const taken = once(out, 'data') as Promise<[string]>;
+      const taken = once(child.stdout!, 'data') as Promise<[string]>;
       child.kill('SIGTERM');
       return JSON.parse((await taken)[0]) as { exports: number; bytes: number };
     },

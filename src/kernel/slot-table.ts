@@ -74,12 +74,12 @@ export class SlotTable {
     u32[trace + 3] = ids[3]!;
     u32[span] = ids[4]!;
     u32[span + 1] = ids[5]!;
-    this.u32[(base + F.flags.offset) / 4] = server ? OWNER_SERVER : 0;
-    zero(this.u32, base + F.stage.offset, STAGES_BYTES);
+    u32[(base + F.flags.offset) / 4] = server ? OWNER_SERVER : 0;
+    zero(u32, base + F.stage.offset, STAGES_BYTES);
     const genIndex = (base + F.gen.offset) / 4;
-    let gen = (Atomics.add(this.u32, genIndex, 1) + 1) >>> 0;
+    let gen = (Atomics.add(u32, genIndex, 1) + 1) >>> 0;
     // 0 means "no owner yet" to the kernel.
-    if (gen === 0) gen = (Atomics.add(this.u32, genIndex, 1) + 1) >>> 0;
+    if (gen === 0) gen = (Atomics.add(u32, genIndex, 1) + 1) >>> 0;
     return gen;
   }
 

@@ -58,18 +58,12 @@ function fraction(env: NodeJS.ProcessEnv, name: string, fallback: number, open: 
   return v;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+/** A whole number from `min`: 1, or 0 where 0 has a meaning of its own (no limit, turned off). */
+function count(env: NodeJS.ProcessEnv, name: string, fallback: number, min: 0 | 1): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!/^[1-9]\d*$/.test(raw)) throw new TracingConfigError(`${name} must be a positive integer, got "${raw}"`);
-  return Number(raw);
-}
-
-/** A count where 0 has a meaning of its own (no limit, turned off). */
-function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^(0|[1-9]\d*)$/.test(raw)) throw new TracingConfigError(`${name} must be a whole number (0 or more), got "${raw}"`);
+  const pattern = min === 0 ? /^(0|[1-9]\d*)$/ : /^[1-9]\d*$/;
+  if (!pattern.test(raw)) throw new TracingConfigError(`${name} must be ${min === 0 ? 'a whole number (0 or more)' : 'a positive integer'}, got "${raw}"`);
   return Number(raw);
 }
 
@@ -89,11 +83,11 @@ export function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig {
     otlpFromEnv: !endpoint && Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT),
     serviceName: env.OTEL_SERVICE_NAME || undefined,
     exportRatio: fraction(env, 'WIREFLAME_EXPORT_RATIO', 0.01, false),
-    exportMaxPerSecond: wholeNumber(env, 'WIREFLAME_EXPORT_RATE', EXPORT_RATE),
+    exportMaxPerSecond: count(env, 'WIREFLAME_EXPORT_RATE', EXPORT_RATE, 0),
     exportTailQuantile: fraction(env, 'WIREFLAME_EXPORT_TAIL', 0.99, true),
-    exportMaxInFlight: positiveInt(env, 'WIREFLAME_EXPORT_MAX_IN_FLIGHT', 4096),
+    exportMaxInFlight: count(env, 'WIREFLAME_EXPORT_MAX_IN_FLIGHT', 4096, 1),
     profileDir: env.WIREFLAME_PROFILE_DIR || undefined,
-    profileIntervalMicros: positiveInt(env, 'WIREFLAME_PROFILE_INTERVAL_US', 10_000),
-    heapIntervalBytes: wholeNumber(env, 'WIREFLAME_HEAP_INTERVAL_BYTES', HEAP_INTERVAL_BYTES),
+    profileIntervalMicros: count(env, 'WIREFLAME_PROFILE_INTERVAL_US', 10_000, 1),
+    heapIntervalBytes: count(env, 'WIREFLAME_HEAP_INTERVAL_BYTES', HEAP_INTERVAL_BYTES, 0),
   };
 }
