@@ -1,8 +1,10 @@
 /**
  * What the kernel probes cost a saturated service. The fastify hello target
- * is driven by wrk, alternating runs with the probes off and on (attached to
- * the target's pid, aggregating in the kernel, no raw events); medians of the
- * interleaved runs give the throughput ratio. One more run with BPF run-time
+ * is driven by wrk, alternating runs with the probes off, on (attached to
+ * the target's pid, aggregating in the kernel, no raw events), and on but
+ * observing no process that makes traffic (this idle script): what the
+ * packets of every process outside the filter pay, here wrk's and the
+ * target's alike. Medians of the interleaved runs give the throughput ratios. One more run with BPF run-time
  * statistics on (they cost a clock read per hit, so never during the ratio
  * runs) gives each program's cost per hit: run_time_ns / run_cnt. Busy CPU
  * time per request (all CPUs, from /proc/stat) is printed too: it is steadier
@@ -32,8 +34,10 @@ const url = `http://127.0.0.1:${port}/`;
 const native = loadNative();
 const off: number[] = [];
 const on: number[] = [];
+const idle: number[] = [];
 const cpuOff: number[] = [];
 const cpuOn: number[] = [];
+const cpuIdle: number[] = [];
 const perProgram = new Map<string, { ns: bigint; cnt: bigint }>();
 
 try {
@@ -51,7 +55,18 @@ try {
     } finally {
       session.close();
     }
-    process.stderr.write(`pair ${i + 1}/${pairs}: off ${off.at(-1)!.toFixed(0)} req/s, on ${on.at(-1)!.toFixed(0)} req/s\n`);
+
+    const unobserved = KernelSession.open({ filter: { kind: 'pids', pids: [process.pid] } });
+    try {
+      const c = await wrk(url, load);
+      idle.push(c.rps);
+      cpuIdle.push(c.cpuNsPerRequest);
+    } finally {
+      unobserved.close();
+    }
+    process.stderr.write(
+      `round ${i + 1}/${pairs}: off ${off.at(-1)!.toFixed(0)}, on ${on.at(-1)!.toFixed(0)}, observing nothing ${idle.at(-1)!.toFixed(0)} req/s\n`,
+    );
   }
   const session = KernelSession.open({ filter: { kind: 'pids', pids: [child.pid!] } });
   const statsFd = native.enableStats();
@@ -67,13 +82,16 @@ try {
 }
 
 const ratio = median(on) / median(off);
-console.log(`fastify hello (CPU 1), wrk -t1 -c${load.connections} (CPU 0), ${pairs} interleaved pairs of ${load.seconds}s`);
+console.log(`fastify hello (CPU 1), wrk -t1 -c${load.connections} (CPU 0), ${pairs} interleaved rounds of ${load.seconds}s`);
 console.log(`probes off: median ${median(off).toFixed(0)} req/s  [${off.map((v) => v.toFixed(0)).join(', ')}]`);
 console.log(`probes on:  median ${median(on).toFixed(0)} req/s  [${on.map((v) => v.toFixed(0)).join(', ')}]`);
+console.log(`probes observing nothing: median ${median(idle).toFixed(0)} req/s  [${idle.map((v) => v.toFixed(0)).join(', ')}]`);
 console.log(`throughput with probes: ${(ratio * 100).toFixed(1)} % of probes off (target >= 97 %)`);
+console.log(`throughput with probes observing nothing: ${((median(idle) / median(off)) * 100).toFixed(1)} % of probes off`);
 console.log(
   `machine CPU per request: off ${(median(cpuOff) / 1000).toFixed(2)} us, on ${(median(cpuOn) / 1000).toFixed(2)} us ` +
-    `(+${(median(cpuOn) - median(cpuOff)).toFixed(0)} ns per request, medians)`,
+    `(+${(median(cpuOn) - median(cpuOff)).toFixed(0)} ns per request, medians), observing nothing ${(median(cpuIdle) / 1000).toFixed(2)} us ` +
+    `(+${(median(cpuIdle) - median(cpuOff)).toFixed(0)} ns)`,
 );
 console.log('cost per hook hit (run_time_ns / run_cnt, target <= 250 ns):');
 let totalNs = 0n;

@@ -104,7 +104,7 @@ test('a 1 s stall in a fixed-rate run shows in p99 (no coordinated omission); a 
 
 test('bad input: one line, exit code 2, nothing written', async () => {
   const cases: [string[], RegExp][] = [
-    [['--scenario', 'nope'], /^wireflame: unknown scenario 'nope' \(known: http-json-api, redis-read-heavy, pg-write-heavy, api-mixed\)$/],
+    [['--scenario', 'nope'], /^wireflame: unknown scenario 'nope' \(known: http-json-api, http-get, redis-read-heavy, pg-write-heavy, api-mixed\)$/],
     [['--duration', '10x'], /^wireflame: --duration: '10x' is not a duration/],
     [['--rate', '-5'], /^wireflame: --rate: '-5' is not a positive number$/],
     [['--connections', '2.5'], /^wireflame: --connections: '2.5' is not a positive whole number$/],

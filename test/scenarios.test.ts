@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { startRedis } from '../src/load/backends/redis.ts';
 import { assertValidResult } from '../src/report/build-result.ts';
@@ -80,4 +81,31 @@ test('backend URLs that are wrong or unreachable: one line, exit 2', async () =>
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr.trim(), message);
   }
+});
+
+test('http-get: every request asks for the --target URL as given, path and query included', async () => {
+  const app = Fastify();
+  const asked = new Map<string, number>();
+  app.get('/*', async (req) => {
+    asked.set(req.url, (asked.get(req.url) ?? 0) + 1);
+    return { ok: true };
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  try {
+    const result = await runScenario('http-get', ['--target', `http://127.0.0.1:${port}/probe/x?q=a%20b`]);
+    assert.equal(result.errors_total, 0, JSON.stringify(result.errors_by_kind));
+    assert.ok(Math.abs(result.requests_total - 400) <= 8, `requests ${result.requests_total}`);
+    // The reachability check and the warm-up ask too; nothing asks for anything else.
+    assert.deepEqual([...asked.keys()], ['/probe/x?q=a%20b']);
+    assert.ok(asked.get('/probe/x?q=a%20b')! >= result.requests_total);
+  } finally {
+    await app.close();
+  }
+});
+
+test('http-get against the embedded target: its / answers', async () => {
+  const result = await runScenario('http-get');
+  assert.equal(result.scenario, 'http-get');
+  assertConsistent(result);
 });

@@ -74,7 +74,8 @@ export function planRun(flags: RunFlags, now = new Date()): RunPlan {
       throw new UsageError(`--target: '${flags.target}' is not a URL (example: http://127.0.0.1:8080)`);
     }
     if (url.protocol !== 'http:') throw new UsageError(`--target: only http:// targets are supported, not ${url.protocol}`);
-    targetUrl = url.origin;
+    // The path matters to http-get; the other scenarios take the origin.
+    targetUrl = url.pathname === '/' && !url.search ? url.origin : url.href;
   }
   const targetPid = flags.targetPid ? parsePositive(flags.targetPid, '--target-pid', { integer: true }) : null;
   if (targetPid !== null && !targetUrl) throw new UsageError('--target-pid goes with --target');

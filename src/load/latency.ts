@@ -71,6 +71,11 @@ export class Latency {
     }
   }
 
+  /** Adds another recording's counts to this one. */
+  add(other: Latency): void {
+    this.h.add(other.h);
+  }
+
   /** The whole distribution, compressed (HdrHistogram's own format), for later comparison. */
   encode(): string {
     return hdr.encodeIntoCompressedBase64(this.h);

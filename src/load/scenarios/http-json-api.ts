@@ -13,7 +13,7 @@ export const httpJsonApi: Scenario = {
   description: 'GET and POST /v1/data with JSON bodies (HTTP/1.1 keep-alive)',
   needs: { target: true, redis: false, pg: false },
   async open({ targetUrl, connections }) {
-    const client = new HttpClient(required(targetUrl, 'a target'), connections);
+    const client = new HttpClient(new URL(required(targetUrl, 'a target')).origin, connections);
     // GETs read back ids that POSTs wrote.
     const recent: string[] = [];
     return {

@@ -96,6 +96,8 @@ export async function buildTargetApp(backends: Backends = {}): Promise<FastifyIn
   app.addHook('onClose', () => store.close());
 
   app.get('/healthz', async () => ({ ok: true }));
+  // What the http-get scenario asks for: the cheapest answer.
+  app.get('/', async () => ({ hello: 'world' }));
 
   app.get<{ Params: { id: string } }>('/v1/data/:id', async (req) => {
     // Unknown ids are common in a read-heavy run: answer with a default item.
