@@ -27,7 +27,10 @@
 
 #define AF_INET 2
 #define IPPROTO_TCP 6
+#define SOCK_STREAM 1
+#define TCP_TIME_WAIT 6
 #define TCP_CLOSE 7
+#define TCP_NEW_SYN_RECV 12
 
 #define TX_CALLS 8
 #define CALL_FIRST_SEEN 1 /* its first byte reached IP output */
@@ -483,11 +486,36 @@ static __always_inline __u32 owner_ref_of(struct wf_config *cfg, __u64 cookie, s
 
 /* ---- per-socket state ---- */
 
+/* Linux 6.2 and later; weak, so that the object still loads before. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/* The TCP socket behind a tracing program's socket, NULL for others: what
+ * bpf_skc_to_tcp_sock checks, without a helper call where the kernel has
+ * the cast (it costs nothing at run time; reads through it are
+ * fault-checked loads). Every packet of every process passes here. */
+static __always_inline struct tcp_sock *as_tcp(struct sock *sk)
+{
+	if (!bpf_rdonly_cast)
+		return bpf_skc_to_tcp_sock(sk);
+	/* Not a full socket (time-wait, request): its struct ends before sk_protocol. */
+	if ((1 << sk->__sk_common.skc_state) & ((1 << TCP_TIME_WAIT) | (1 << TCP_NEW_SYN_RECV)))
+		return NULL;
+	if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM)
+		return NULL;
+	return bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
+}
+
 static __always_inline struct sock_state *state_of(struct wf_config *cfg, struct sock *sk, bool btf,
 						   bool create)
 {
-	if (btf && !cfg->state_in_hash)
+	if (btf && !cfg->state_in_hash) {
+		/* Most packets are of sockets no program gave storage to (those
+		 * of processes outside the filter): a field read tells, where
+		 * the helper is a call. */
+		if (!create && !sk->sk_bpf_storage)
+			return NULL;
 		return bpf_sk_storage_get(&wf_sk_state, sk, 0, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+	}
 
 	__u64 key = (__u64)sk;
 	struct sock_state *st = bpf_map_lookup_elem(&wf_socks, &key);
@@ -542,7 +570,7 @@ static __always_inline struct sock_state *observed_state(struct wf_config *cfg, 
 	({                                                                      \
 		bool ok_ = false;                                               \
 		if (btf) {                                                      \
-			struct tcp_sock *tp_ = bpf_skc_to_tcp_sock(sk);         \
+			struct tcp_sock *tp_ = as_tcp(sk);                      \
 			if (tp_) {                                              \
 				*(out) = tp_->field;                            \
 				ok_ = true;                                     \
@@ -875,7 +903,7 @@ static __noinline void peer_answered(struct wf_config *cfg, struct sock *sk, str
 static __always_inline void rx_ready(struct sock *sk)
 {
 	struct wf_config *cfg = wf_cfg();
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+	struct tcp_sock *tp = as_tcp(sk);
 	__u64 key = (__u64)sk;
 
 	if (!cfg || !tp)
