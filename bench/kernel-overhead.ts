@@ -2,15 +2,15 @@
  * What the kernel probes cost a saturated service. The fastify hello target
  * is driven by wrk, alternating runs with the probes off, on (attached to
  * the target's pid, aggregating in the kernel, no raw events), and on but
- * observing no process that makes traffic (this idle script): what the
- * packets of every process outside the filter pay, here wrk's and the
- * target's alike. Medians of the interleaved runs give the throughput ratios. One more run with BPF run-time
+ * observing only this idle script: what the packets of every process outside
+ * the filter pay, here wrk's and the target's alike. Medians of the
+ * interleaved runs give the throughput ratios. One more run with BPF run-time
  * statistics on (they cost a clock read per hit, so never during the ratio
  * runs) gives each program's cost per hit: run_time_ns / run_cnt. Busy CPU
  * time per request (all CPUs, from /proc/stat) is printed too: it is steadier
  * than throughput at saturation.
  *
- *   node bench/kernel-overhead.ts [--pairs 8] [--seconds 3] [--connections 32]
+ *   node bench/kernel-overhead.ts [--rounds 8] [--seconds 3] [--connections 32]
  */
 import { parseArgs } from 'node:util';
 import { loadNative } from '../src/kernel/addon.ts';
@@ -20,12 +20,12 @@ import { median, wrk } from './lib/wrk.ts';
 
 const { values } = parseArgs({
   options: {
-    pairs: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '8' },
     seconds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
   },
 });
-const pairs = Number(values.pairs);
+const rounds = Number(values.rounds);
 // wrk on CPU 0, the target on CPU 1: each saturates its own core.
 const load = { seconds: Number(values.seconds), connections: Number(values.connections), cpu: 0 };
 
@@ -42,7 +42,7 @@ const perProgram = new Map<string, { ns: bigint; cnt: bigint }>();
 
 try {
   await wrk(url, { ...load, seconds: 2 }); // warm-up: JIT and connection setup
-  for (let i = 0; i < pairs; i++) {
+  for (let i = 0; i < rounds; i++) {
     const a = await wrk(url, load);
     off.push(a.rps);
     cpuOff.push(a.cpuNsPerRequest);
@@ -65,7 +65,7 @@ try {
       unobserved.close();
     }
     process.stderr.write(
-      `round ${i + 1}/${pairs}: off ${off.at(-1)!.toFixed(0)}, on ${on.at(-1)!.toFixed(0)}, observing nothing ${idle.at(-1)!.toFixed(0)} req/s\n`,
+      `round ${i + 1}/${rounds}: off ${off.at(-1)!.toFixed(0)}, on ${on.at(-1)!.toFixed(0)}, observing nothing ${idle.at(-1)!.toFixed(0)} req/s\n`,
     );
   }
   const session = KernelSession.open({ filter: { kind: 'pids', pids: [child.pid!] } });
@@ -82,7 +82,7 @@ try {
 }
 
 const ratio = median(on) / median(off);
-console.log(`fastify hello (CPU 1), wrk -t1 -c${load.connections} (CPU 0), ${pairs} interleaved rounds of ${load.seconds}s`);
+console.log(`fastify hello (CPU 1), wrk -t1 -c${load.connections} (CPU 0), ${rounds} interleaved rounds of ${load.seconds}s`);
 console.log(`probes off: median ${median(off).toFixed(0)} req/s  [${off.map((v) => v.toFixed(0)).join(', ')}]`);
 console.log(`probes on:  median ${median(on).toFixed(0)} req/s  [${on.map((v) => v.toFixed(0)).join(', ')}]`);
 console.log(`probes observing nothing: median ${median(idle).toFixed(0)} req/s  [${idle.map((v) => v.toFixed(0)).join(', ')}]`);
