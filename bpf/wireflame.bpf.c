@@ -681,15 +681,28 @@ static __always_inline bool skb_tcp_seg(struct sk_buff *skb, struct tcp_seg *seg
 	unsigned char *data = KREAD(btf, skb, data);
 	__u16 th_off = KREAD(btf, skb, transport_header);
 	__u32 len = KREAD(btf, skb, len);
-	struct tcphdr th;
+	__u32 seq;
+	__u32 doff;
 
-	if (bpf_probe_read_kernel(&th, sizeof(th), head + th_off))
-		return false;
-	__s64 hdrs = (head + th_off) - data + th.doff * 4;
+	if (btf && bpf_rdonly_cast) {
+		/* No helper call: a fault-checked load, as as_tcp reads. */
+		struct tcphdr *th = bpf_rdonly_cast(head + th_off, bpf_core_type_id_kernel(struct tcphdr));
+
+		seq = th->seq;
+		doff = th->doff;
+	} else {
+		struct tcphdr th;
+
+		if (bpf_probe_read_kernel(&th, sizeof(th), head + th_off))
+			return false;
+		seq = th.seq;
+		doff = th.doff;
+	}
+	__s64 hdrs = (head + th_off) - data + doff * 4;
 
 	if (hdrs < 0 || hdrs >= len)
 		return false;
-	seg->seq = bpf_ntohl(th.seq);
+	seg->seq = bpf_ntohl(seq);
 	seg->len = len - hdrs;
 	/* Pure ACKs carry no call's bytes: spare them the clock. */
 	seg->now = seg->len ? bpf_ktime_get_ns() : 0;
@@ -881,12 +894,17 @@ static __noinline void peer_answered(struct wf_config *cfg, struct sock *sk, str
 	r.hook = WF_HOOK_RX_READY;
 	owner_ref_of(cfg, st->cookie, &r.owner, NULL);
 
-	peer.family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	peer.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (peer.family == AF_INET)
-		BPF_CORE_READ_INTO((__u32 *)peer.addr, sk, __sk_common.skc_daddr);
-	else
-		BPF_CORE_READ_INTO((struct in6_addr *)peer.addr, sk, __sk_common.skc_v6_daddr);
+	/* sk comes from a tracing program: plain loads, no probe-read calls. */
+	peer.family = sk->__sk_common.skc_family;
+	peer.port = bpf_ntohs(sk->__sk_common.skc_dport);
+	__u32 *addr = (__u32 *)peer.addr;
+
+	if (peer.family == AF_INET) {
+		addr[0] = sk->__sk_common.skc_daddr;
+	} else {
+		for (int i = 0; i < 4; i++)
+			addr[i] = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32[i];
+	}
 	struct wf_stage_agg *a = bpf_map_lookup_elem(&wf_peer_stats, &peer);
 
 	if (!a) {

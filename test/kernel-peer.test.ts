@@ -30,3 +30,17 @@ test('answer waits stay each their own while an earlier answer is unread', async
   // Each answer comes back within a millisecond or so on loopback; the 50 ms pauses are not waits.
   assert.ok(peer.agg.sumNs < 20e6, `answer waits total ${peer.agg.sumNs / 1e6} ms`);
 });
+
+test('a peer over IPv6 is named by its address and port', async () => {
+  const { server, port } = await echoServer(1, '::1');
+  const socket = await connect(port, '::1');
+  socket.write('ping');
+  await sleep(50);
+  socket.destroy();
+  server.close();
+
+  const peer = session.peerStats().find((p) => p.port === port);
+  assert.ok(peer, `the echo server among the peers: ${JSON.stringify(session.peerStats().map((p) => `[${p.address}]:${p.port}`))}`);
+  assert.equal(peer.address, '::1');
+  assert.equal(peer.agg.count, 1, 'one answer');
+});
