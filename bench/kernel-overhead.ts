@@ -40,30 +40,24 @@ const cpuOn: number[] = [];
 const cpuIdle: number[] = [];
 const perProgram = new Map<string, { ns: bigint; cnt: bigint }>();
 
+/** One wrk run with the probes observing `pids` (null: probes off), its figures into `rps` and `cpu`. */
+async function measure(pids: number[] | null, rps: number[], cpu: number[]): Promise<void> {
+  const session = pids ? KernelSession.open({ filter: { kind: 'pids', pids } }) : null;
+  try {
+    const r = await wrk(url, load);
+    rps.push(r.rps);
+    cpu.push(r.cpuNsPerRequest);
+  } finally {
+    session?.close();
+  }
+}
+
 try {
   await wrk(url, { ...load, seconds: 2 }); // warm-up: JIT and connection setup
   for (let i = 0; i < rounds; i++) {
-    const a = await wrk(url, load);
-    off.push(a.rps);
-    cpuOff.push(a.cpuNsPerRequest);
-
-    const session = KernelSession.open({ filter: { kind: 'pids', pids: [child.pid!] } });
-    try {
-      const b = await wrk(url, load);
-      on.push(b.rps);
-      cpuOn.push(b.cpuNsPerRequest);
-    } finally {
-      session.close();
-    }
-
-    const unobserved = KernelSession.open({ filter: { kind: 'pids', pids: [process.pid] } });
-    try {
-      const c = await wrk(url, load);
-      idle.push(c.rps);
-      cpuIdle.push(c.cpuNsPerRequest);
-    } finally {
-      unobserved.close();
-    }
+    await measure(null, off, cpuOff);
+    await measure([child.pid!], on, cpuOn);
+    await measure([process.pid], idle, cpuIdle);
     process.stderr.write(
       `round ${i + 1}/${rounds}: off ${off.at(-1)!.toFixed(0)}, on ${on.at(-1)!.toFixed(0)}, observing nothing ${idle.at(-1)!.toFixed(0)} req/s\n`,
     );

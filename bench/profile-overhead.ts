@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { processCpuNs } from './lib/cpu.ts';
+import { rotated } from './lib/rounds.ts';
 import { withFreshTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
 
@@ -37,9 +38,7 @@ const warm: Record<Variant, number[]> = { traced: [], profiled: [] };
 const cpu: Record<Variant, number[]> = { traced: [], profiled: [] };
 
 for (let i = 0; i < rounds; i++) {
-  // Which variant goes first alternates, so a drift of the machine's speed weighs on both alike.
-  const order: Variant[] = i % 2 ? ['profiled', 'traced'] : ['traced', 'profiled'];
-  for (const v of order) {
+  for (const v of rotated(Object.keys(VARIANTS) as Variant[], i)) {
     const r = await withFreshTarget(
       'hello-server.ts',
       VARIANTS[v],

@@ -27,6 +27,7 @@ import { Latency } from '../src/load/latency.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { startNullCollector } from './lib/collector.ts';
 import { processCpuNs } from './lib/cpu.ts';
+import { rotated } from './lib/rounds.ts';
 import { withFreshTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
 
@@ -81,10 +82,6 @@ async function atRate(url: string, pid: number): Promise<{ p99: number; latency:
   };
 }
 
-// Which variant runs first turns round by round: a drift of the machine's
-// speed, or what a run leaves behind for the next, weighs on each alike.
-const rotated = (round: number): Variant[] => VARIANTS.map((_, k) => VARIANTS[(round + k) % VARIANTS.length]!);
-
 const rps: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
 const cpu: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
 const p99: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
@@ -93,7 +90,7 @@ const sendLag: number[] = [];
 const cpuAtRate: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
 try {
   for (let i = 0; i < pairs; i++) {
-    for (const v of rotated(i)) {
+    for (const v of rotated(VARIANTS, i)) {
       const r = await withTarget(v, (url) => wrk(url, load));
       rps[v].push(r.rps);
       cpu[v].push(r.cpuNsPerRequest);
@@ -101,7 +98,7 @@ try {
     process.stderr.write(`round ${i + 1}/${pairs}: ${VARIANTS.map((v) => `${v} ${rps[v].at(-1)!.toFixed(0)}`).join(', ')} req/s\n`);
   }
   for (let i = 0; i < Number(values['rate-rounds']); i++) {
-    for (const v of rotated(i)) {
+    for (const v of rotated(VARIANTS, i)) {
       const r = await withTarget(v, atRate);
       p99[v].push(r.p99);
       pooled[v].add(r.latency);

@@ -25,12 +25,8 @@
 #include <bpf/bpf_endian.h>
 #include "wireflame.h"
 
+/* vmlinux.h has the kernel's enums (IPPROTO_TCP, SOCK_STREAM, TCP_CLOSE...), not its macros. */
 #define AF_INET 2
-#define IPPROTO_TCP 6
-#define SOCK_STREAM 1
-#define TCP_TIME_WAIT 6
-#define TCP_CLOSE 7
-#define TCP_NEW_SYN_RECV 12
 
 #define TX_CALLS 8
 #define CALL_FIRST_SEEN 1 /* its first byte reached IP output */
