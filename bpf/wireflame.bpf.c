@@ -30,6 +30,7 @@
 
 #define TX_CALLS 8
 #define CALL_FIRST_SEEN 1 /* its first byte reached IP output */
+#define CALL_SCHEDULED 2  /* timestamping: its last byte entered the device queue at ts_hi */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -82,6 +83,8 @@ struct sock_state {
 	__u32 filter_gen;  /* wf_config.generation when tgid passed the filter */
 	__u32 next;        /* ring position of the next call record */
 	__u32 role;        /* ROLE_*, 0 until known */
+	__u32 tx_end;      /* timestamping: where the last recorded call's bytes end */
+	__u32 tx_end_known;
 	struct tx_call calls[TX_CALLS];
 };
 
@@ -522,13 +525,24 @@ static __always_inline struct sock_state *state_of(struct wf_config *cfg, struct
 	return bpf_map_lookup_elem(&wf_socks, &key);
 }
 
+/* A sockops program's socket state: the helper takes the context's socket. */
+static __always_inline struct sock_state *sockops_state(struct bpf_sock_ops *skops, bool create)
+{
+	struct bpf_sock *sk = skops->sk;
+
+	if (!sk)
+		return NULL;
+	return bpf_sk_storage_get(&wf_sk_state, sk, 0, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+}
+
 /* The socket's state if the current task is observed, created on first
  * sight. An inline filter is checked first; a filter that needs a lookup
  * (many pids, cgroups) is skipped by a task that already passed it for this
- * socket under the current filter generation. The cookie is taken once;
- * kprobes may see 0 until user space generates one. */
+ * socket under the current filter generation. A sockops program passes its
+ * context, through which it reaches the socket's storage. */
 static __always_inline struct sock_state *observed_state(struct wf_config *cfg, struct sock *sk,
-							 bool btf, __u32 hook, bool *created)
+							 bool btf, struct bpf_sock_ops *sockops, __u32 hook,
+							 bool *created)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	bool inline_filter = filter_is_inline(cfg);
@@ -536,14 +550,14 @@ static __always_inline struct sock_state *observed_state(struct wf_config *cfg, 
 	*created = false;
 	if (inline_filter && !task_observed(cfg, tgid))
 		return NULL;
-	struct sock_state *st = state_of(cfg, sk, btf, false);
+	struct sock_state *st = sockops ? sockops_state(sockops, false) : state_of(cfg, sk, btf, false);
 
 	if (st && st->tgid == tgid && st->filter_gen == cfg->generation)
 		return st;
 	if (!inline_filter && !task_observed(cfg, tgid))
 		return NULL;
 	if (!st) {
-		st = state_of(cfg, sk, btf, true);
+		st = sockops ? sockops_state(sockops, true) : state_of(cfg, sk, btf, true);
 		if (!st) {
 			count_map_full(hook);
 			return NULL;
@@ -552,7 +566,18 @@ static __always_inline struct sock_state *observed_state(struct wf_config *cfg, 
 	}
 	st->tgid = tgid;
 	st->filter_gen = cfg->generation;
-	if (!st->cookie)
+	return st;
+}
+
+/* observed_state for tracing programs, with the socket's cookie taken once;
+ * kprobes may see 0 until user space generates one. (A sockops program
+ * takes it from its context: the helper refuses a socket pointer there.) */
+static __always_inline struct sock_state *traced_state(struct wf_config *cfg, struct sock *sk, bool btf,
+						       __u32 hook, bool *created)
+{
+	struct sock_state *st = observed_state(cfg, sk, btf, NULL, hook, created);
+
+	if (st && !st->cookie)
 		st->cookie = sk_cookie(sk, btf);
 	return st;
 }
@@ -606,6 +631,31 @@ static __noinline void tx_call_complete(struct wf_config *cfg, struct sock *sk,
 	record_stage(cfg, &r, sk);
 }
 
+/* A record of the call that puts bytes [start, end) on the socket, from now. */
+static __always_inline void tx_call_new(struct wf_config *cfg, struct sock_state *st, __u32 start, __u32 end)
+{
+	__u32 slot = st->next & (TX_CALLS - 1);
+	struct tx_call *c = &st->calls[slot];
+
+	if (c->ts) {
+		struct wf_counters *k = counters(WF_HOOK_TCP_SENDMSG);
+
+		if (k)
+			k->overflow++;
+	}
+	c->ts = bpf_ktime_get_ns();
+	if (st->role == ROLE_CLIENT && !st->asked_ts)
+		st->asked_ts = c->ts;
+	c->ts_hi = 0;
+	c->start = start;
+	c->end = end;
+	c->sent_hi = start;
+	c->flags = 0;
+	owner_ref_of(cfg, st->cookie, &c->owner, NULL);
+	st->next = (slot + 1) & (TX_CALLS - 1);
+	count_hit(WF_HOOK_TCP_SENDMSG);
+}
+
 /* A send call with `left` bytes to write begins, or goes on: tcp_sendmsg_locked
  * fires once per chunk, and a short write's remainder comes back as a new
  * call with the same end. Either continues the newest record. */
@@ -617,7 +667,7 @@ static __always_inline void tx_call_begin(struct sock *sk, __u32 left, bool btf)
 
 	if (!cfg || !sk || !left)
 		return;
-	struct sock_state *st = observed_state(cfg, sk, btf, WF_HOOK_TCP_SENDMSG, &created);
+	struct sock_state *st = traced_state(cfg, sk, btf, WF_HOOK_TCP_SENDMSG, &created);
 
 	if (!st || !tcp_field(sk, btf, write_seq, &seq))
 		return;
@@ -642,26 +692,7 @@ static __always_inline void tx_call_begin(struct sock *sk, __u32 left, bool btf)
 			tx_call_complete(cfg, sk, st, prev);
 	}
 
-	__u32 slot = st->next & (TX_CALLS - 1);
-	struct tx_call *c = &st->calls[slot];
-
-	if (c->ts) {
-		struct wf_counters *k = counters(WF_HOOK_TCP_SENDMSG);
-
-		if (k)
-			k->overflow++;
-	}
-	c->ts = bpf_ktime_get_ns();
-	if (st->role == ROLE_CLIENT && !st->asked_ts)
-		st->asked_ts = c->ts;
-	c->ts_hi = 0;
-	c->start = seq;
-	c->end = seq + left;
-	c->sent_hi = seq;
-	c->flags = 0;
-	owner_ref_of(cfg, st->cookie, &c->owner, NULL);
-	st->next = (slot + 1) & (TX_CALLS - 1);
-	count_hit(WF_HOOK_TCP_SENDMSG);
+	tx_call_new(cfg, st, seq, seq + left);
 }
 
 struct tcp_seg {
@@ -870,6 +901,171 @@ static __always_inline void dev_xmit(struct sk_buff *skb)
 	dev_queue_done(cfg, &copy, bpf_ktime_get_ns(), WF_HOOK_DEV_XMIT);
 }
 
+/* ---- send path by BPF timestamping (Linux 6.14 and later) ----
+ *
+ * The kernel stamps the last skb of a send call of a flagged socket when it
+ * enters the device queue (SCHED) and when its driver takes it (SND_SW), and
+ * calls this sockops program each time: the packets of sockets nobody
+ * observes run nothing, where the tracepoints above fire for every packet
+ * of every process. A call is timed from the end of its copy (SENDMSG),
+ * where its bytes are the tail of the write queue. A stamped skb may carry
+ * other calls' bytes too (small writes corked together, the stamp moved to
+ * the newest), so a stamp completes every pending call that ends in it.
+ */
+
+/* UAPI values, defined here so that headers of older kernels build the object. */
+#define SOL_SOCKET 1
+#define WF_SK_BPF_CB_FLAGS 1009
+#define WF_SK_BPF_CB_TX_TIMESTAMPING 1
+#define WF_SOCK_OPS_TSTAMP_SCHED_CB 16
+#define WF_SOCK_OPS_TSTAMP_SND_SW_CB 17
+#define WF_SOCK_OPS_TSTAMP_SENDMSG_CB 20
+
+/* Weak: the loader picks this path only where the kernel has both. */
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+extern int bpf_sock_ops_enable_tx_tstamp(struct bpf_sock_ops_kern *skops, __u64 flags) __ksym __weak;
+
+static __always_inline void tstamp_sendmsg(struct bpf_sock_ops *skops, struct bpf_sock_ops_kern *k)
+{
+	struct wf_config *cfg = wf_cfg();
+	struct sock *sk = k->sk;
+	__u64 received = 0;
+	__u32 start, end, unacked;
+	bool created;
+
+	if (!cfg || !sk)
+		return;
+	struct sock_state *st = observed_state(cfg, sk, true, skops, WF_HOOK_TCP_SENDMSG, &created);
+
+	if (!st || !tcp_field(sk, true, write_seq, &end) || !tcp_field(sk, true, snd_una, &unacked))
+		return;
+	if (!st->cookie)
+		st->cookie = bpf_get_socket_cookie(skops);
+	if (created && tcp_field(sk, true, bytes_received, &received) && received == 0)
+		st->role = ROLE_CLIENT;
+	/* The call's bytes follow the last call's. On a socket first seen now,
+	 * they follow the last acknowledged byte: in a request/response
+	 * exchange the peer has acknowledged what came before, and a large
+	 * call's first segments, sent before this callback, wait for their
+	 * acknowledgement behind the lock the call holds. (The barrier keeps
+	 * the two loads apart: the verifier refuses one load instruction from
+	 * two kinds of pointer.) */
+	barrier_var(unacked);
+	start = st->tx_end_known ? st->tx_end : unacked;
+	if (start == end || bpf_sock_ops_enable_tx_tstamp(k, 0))
+		return;
+	st->tx_end = end;
+	st->tx_end_known = 1;
+	tx_call_new(cfg, st, start, end);
+}
+
+/* The pending calls of a stamped skb's socket: stamps come only for
+ * skbs of calls recorded above, whose socket has state. */
+static __always_inline struct sock_state *tstamp_seg(struct bpf_sock_ops *skops, struct bpf_sock_ops_kern *k,
+						     struct tcp_seg *seg)
+{
+	struct sock_state *st = sockops_state(skops, false);
+
+	if (!st || !skb_tcp_seg(k->skb, seg, true) || !seg->len)
+		return NULL;
+	return st;
+}
+
+/* Whether the call's last byte is in the segment. */
+static __always_inline bool call_ends_in(struct tx_call *c, struct tcp_seg *seg)
+{
+	return c->ts && seq_before(seg->seq, c->end) && !seq_before(seg->seq + seg->len, c->end);
+}
+
+/* The stamped skb entered the device queue: each call ending in it has
+ * reached IP output whole (and its first byte too, when the skb holds it). */
+static __noinline void tstamp_sched(struct bpf_sock_ops *skops, struct bpf_sock_ops_kern *k)
+{
+	struct wf_config *cfg = wf_cfg();
+	struct tcp_seg seg;
+
+	if (!cfg)
+		return;
+	struct sock_state *st = tstamp_seg(skops, k, &seg);
+
+	if (!st)
+		return;
+	count_hit(WF_HOOK_IP_OUT);
+	count_hit(WF_HOOK_DEV_QUEUE);
+	/* Oldest first: calls completed together are recorded in order. */
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < TX_CALLS; i++) {
+		struct tx_call *c = &st->calls[(st->next + i) & (TX_CALLS - 1)];
+		struct stage_rec r = {};
+
+		if (!call_ends_in(c, &seg) || (c->flags & CALL_SCHEDULED))
+			continue;
+		c->flags |= CALL_SCHEDULED;
+		c->ts_hi = seg.now;
+		c->sent_hi = c->end;
+		if (!seq_before(c->start, seg.seq)) {
+			call_rec(&r, st, c, WF_STAGE_TX_FIRST, seg.now, c->end);
+			record_stage(cfg, &r, k->sk);
+		}
+		call_rec(&r, st, c, WF_STAGE_TX_SEND, seg.now, c->end);
+		record_stage(cfg, &r, k->sk);
+	}
+}
+
+/* The driver took the stamped skb: its calls' device-queue time ends. */
+static __noinline void tstamp_snd_sw(struct bpf_sock_ops *skops, struct bpf_sock_ops_kern *k)
+{
+	struct wf_config *cfg = wf_cfg();
+	struct tcp_seg seg;
+
+	if (!cfg)
+		return;
+	struct sock_state *st = tstamp_seg(skops, k, &seg);
+
+	if (!st)
+		return;
+	count_hit(WF_HOOK_DEV_XMIT);
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < TX_CALLS; i++) {
+		struct tx_call *c = &st->calls[(st->next + i) & (TX_CALLS - 1)];
+		struct stage_rec r = {};
+
+		if (!call_ends_in(c, &seg) || !(c->flags & CALL_SCHEDULED))
+			continue;
+		call_rec(&r, st, c, WF_STAGE_DEV_QUEUE, seg.now, c->end);
+		r.duration = seg.now - c->ts_hi;
+		/* A qdisc may run the transmit on another CPU, without the socket's lock. */
+		r.hook = WF_HOOK_DEV_XMIT;
+		c->ts = 0;
+		record_stage(cfg, &r, k->sk);
+	}
+}
+
+SEC("sockops")
+int wf_tstamp_sockops(struct bpf_sock_ops *skops)
+{
+	int flags = WF_SK_BPF_CB_TX_TIMESTAMPING;
+
+	switch (skops->op) {
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		/* In softirq for accepted sockets, where the task is not known:
+		 * every connection is flagged, and the send callback filters. */
+		bpf_setsockopt(skops, SOL_SOCKET, WF_SK_BPF_CB_FLAGS, &flags, sizeof(flags));
+		break;
+	case WF_SOCK_OPS_TSTAMP_SENDMSG_CB:
+		tstamp_sendmsg(skops, bpf_cast_to_kern_ctx(skops));
+		break;
+	case WF_SOCK_OPS_TSTAMP_SCHED_CB:
+		tstamp_sched(skops, bpf_cast_to_kern_ctx(skops));
+		break;
+	case WF_SOCK_OPS_TSTAMP_SND_SW_CB:
+		tstamp_snd_sw(skops, bpf_cast_to_kern_ctx(skops));
+		break;
+	}
+	return 1;
+}
+
 /* ---- receive path ---- */
 
 /* The first bytes of the peer's answer arrived on a client socket: the wait
@@ -968,7 +1164,7 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 
 	if (!cfg || ret <= 0)
 		return;
-	struct sock_state *st = observed_state(cfg, sk, btf, WF_HOOK_RX_READ, &created);
+	struct sock_state *st = traced_state(cfg, sk, btf, WF_HOOK_RX_READ, &created);
 
 	__u32 copied;
 

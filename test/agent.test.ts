@@ -23,7 +23,7 @@ test('a service tags its socket through the agent\'s pinned maps and reads its k
   const [line] = (await once(agent.stdout!.setEncoding('utf8'), 'data')) as [string];
   const ready = JSON.parse(line) as { ready: boolean; pinDir: string; hooks: Record<string, string> };
   assert.equal(ready.ready, true);
-  assert.equal(ready.hooks.tcp_sendmsg, 'tp_btf');
+  assert.equal(ready.hooks.tcp_sendmsg, 'sockops');
   assert.ok(existsSync(`${pinDir}/wf_owners`), 'the shared map is pinned');
 
   const maps = PinnedMaps.open(pinDir);

@@ -24,7 +24,7 @@ test('doctor --live --json: every hook attaches and fires on this machine', () =
   for (const name of ['tcp_sendmsg', 'ip_local_out', 'dev_xmit', 'rx_ready', 'rx_read']) {
     const hook = report.hooks[name];
     assert.ok(hook, name);
-    assert.ok(['fentry', 'kprobe', 'tp_btf', 'tracepoint'].includes(hook.mode), `${name}: ${hook.mode}`);
+    assert.ok(['sockops', 'fentry', 'kprobe', 'tp_btf', 'tracepoint'].includes(hook.mode), `${name}: ${hook.mode}`);
     assert.equal(hook.ok, true, `${name} ok`);
     assert.equal(hook.fired, true, `${name} fired`);
     assert.ok(hook.target.length > 0);

@@ -38,7 +38,7 @@ test('a fixed-rate run against the embedded target: consistent result.json with 
   assert.ok(result.latency_p99_ms <= result.latency_max_ms);
 
   assert.equal(result.kernel.available, true, result.kernel.reason);
-  assert.equal(result.kernel.hooks.tcp_sendmsg?.mode, 'tp_btf');
+  assert.equal(result.kernel.hooks.tcp_sendmsg?.mode, 'sockops');
   // Every measured request was read from the receive queue and answered through the send path.
   const { rx_queue, tx_send } = result.kernel.stages;
   assert.ok(rx_queue && rx_queue.count >= result.requests_total * 0.95, `rx_queue count ${rx_queue?.count}`);

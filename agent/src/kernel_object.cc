@@ -1,7 +1,9 @@
 #include "kernel_object.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
@@ -108,9 +110,21 @@ Napi::Value KernelObject::Attach(const Napi::CallbackInfo& info) {
   struct bpf_program* prog;
   bpf_object__for_each_program(prog, obj_) {
     if (!bpf_program__autoload(prog)) continue;
-    struct bpf_link* link = bpf_program__attach(prog);
+    struct bpf_link* link;
+    int err = 0;
+    if (bpf_program__type(prog) == BPF_PROG_TYPE_SOCK_OPS) {
+      // Socket operations are attached to a cgroup v2 directory: its processes' sockets run the program.
+      if (info.Length() < 1 || !info[0].IsString()) throw Napi::Error::New(info.Env(), "a sockops program needs a cgroup directory");
+      std::string dir = info[0].As<Napi::String>();
+      int cg = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      link = cg < 0 ? nullptr : bpf_program__attach_cgroup(prog, cg);
+      err = errno;
+      if (cg >= 0) close(cg);
+    } else {
+      link = bpf_program__attach(prog);
+      err = errno;
+    }
     if (!link) {
-      int err = errno;
       try {
         ThrowErrno(info.Env(), std::string("attach ") + bpf_program__name(prog), err);
       } catch (Napi::Error& e) {

@@ -63,6 +63,16 @@ static int TpBtfExists(const std::string& tp) {
   return id < 0 ? -ENOENT : 0;
 }
 
+// A kfunc is a function in vmlinux BTF; where it is registered for a
+// program type, the verifier says at load.
+static int KfuncExists(const std::string& fn) {
+  struct btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return -errno;
+  int id = btf__find_by_name_kind(vmlinux, fn.c_str(), BTF_KIND_FUNC);
+  btf__free(vmlinux);
+  return id < 0 ? -ENOENT : 0;
+}
+
 static Napi::Value Result(Napi::Env env, int err) {
   return err == 0 ? Napi::Value(Napi::Boolean::New(env, true))
                   : Napi::Value(Napi::Number::New(env, -err));
@@ -78,6 +88,9 @@ void InitProbe(Napi::Env env, Napi::Object exports) {
   }));
   exports.Set("tpBtfExists", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Result(info.Env(), TpBtfExists(info[0].As<Napi::String>()));
+  }));
+  exports.Set("kfuncExists", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    return Result(info.Env(), KfuncExists(info[0].As<Napi::String>()));
   }));
   exports.Set("libbpfVersion", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), libbpf_version_string());

@@ -32,8 +32,8 @@ export interface NativeKernelObject {
   programs(): ProgramInfo[];
   setAutoload(program: string, autoload: boolean): void;
   load(): void;
-  /** Attaches every program that loads; returns their names. */
-  attach(): string[];
+  /** Attaches every program that loads (sockops ones to `cgroupDir`); returns their names. */
+  attach(cgroupDir?: string): string[];
   mapFd(name: string): number;
   pinMaps(dir: string): void;
   unpinMaps(dir: string): void;
@@ -64,6 +64,7 @@ export interface Native {
   fentryCanAttach(fn: string): true | number;
   kprobeAvailable(fn: string): true | number;
   tpBtfExists(tracepoint: string): true | number;
+  kfuncExists(fn: string): true | number;
   mapInfo(fd: number): MapInfo;
   mapLookup(fd: number, key: Buffer, valueSize: number): Buffer | null;
   mapLookupAndDelete(fd: number, key: Buffer, valueSize: number): Buffer | null;

@@ -45,6 +45,15 @@ export function bpffsMounted(mounts = readFileSync('/proc/mounts', 'utf8')): boo
   });
 }
 
+/** Where cgroup v2 is mounted (sockops programs attach to its root), or null. */
+export function cgroup2Root(mounts = readFileSync('/proc/mounts', 'utf8')): string | null {
+  for (const l of mounts.split('\n')) {
+    const [, dir, type] = l.split(' ');
+    if (type === 'cgroup2' && dir) return dir;
+  }
+  return null;
+}
+
 /** Mounts bpffs where the kernel expects pins, unless it is there (needs CAP_SYS_ADMIN). */
 export function ensureBpffs(): void {
   if (!bpffsMounted()) execFileSync('mount', ['-t', 'bpf', 'bpf', BPFFS]);

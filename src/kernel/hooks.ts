@@ -7,7 +7,10 @@
 export const HOOK_NAMES = ['tcp_sendmsg', 'ip_local_out', 'dev_xmit', 'rx_ready', 'rx_read', 'sock_close'] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
 
-export type AttachMode = 'fentry' | 'kprobe' | 'tp_btf' | 'tracepoint';
+export type AttachMode = 'sockops' | 'fentry' | 'kprobe' | 'tp_btf' | 'tracepoint';
+
+/** What a candidate needs: an attach point, a kfunc, or a cgroup v2 mount to attach to. */
+export type RequirementKind = 'fentry' | 'kprobe' | 'tp_btf' | 'kfunc' | 'cgroup2';
 
 export interface Candidate {
   mode: AttachMode;
@@ -16,7 +19,7 @@ export interface Candidate {
   /** Programs in bpf/wireflame.bpf.c that implement it. */
   programs: readonly string[];
   /** What must exist, each checked by the prober. */
-  requires: readonly { kind: 'fentry' | 'kprobe' | 'tp_btf'; name: string }[];
+  requires: readonly { kind: RequirementKind; name: string }[];
 }
 
 export interface HookSpec {
@@ -30,11 +33,30 @@ const fentry = (name: string) => ({ kind: 'fentry', name }) as const;
 const kprobe = (name: string) => ({ kind: 'kprobe', name }) as const;
 const tpBtf = (name: string) => ({ kind: 'tp_btf', name }) as const;
 
+/**
+ * BPF timestamping (Linux 6.14): one sockops program serves the three send
+ * hooks, called back only for the sends of flagged sockets and the skbs it
+ * stamped, where every other mode runs for every packet of every process.
+ * It is first for that reason; the three hooks take it together or not at
+ * all (they share its requirements, and a failure drops it for all three).
+ */
+const timestamping = (target: string): Candidate => ({
+  mode: 'sockops',
+  target: `BPF timestamping: ${target}`,
+  programs: ['wf_tstamp_sockops'],
+  requires: [
+    { kind: 'kfunc', name: 'bpf_sock_ops_enable_tx_tstamp' },
+    { kind: 'kfunc', name: 'bpf_cast_to_kern_ctx' },
+    { kind: 'cgroup2', name: 'root' },
+  ],
+});
+
 export const HOOKS: readonly HookSpec[] = [
   {
     name: 'tcp_sendmsg',
     role: 'each send call and the sequence range its bytes take',
     candidates: [
+      timestamping('sockops TSTAMP_SENDMSG'),
       { mode: 'fentry', target: 'tcp_sendmsg', programs: ['wf_sendmsg_fentry'], requires: [fentry('tcp_sendmsg')] },
       { mode: 'kprobe', target: 'tcp_sendmsg', programs: ['wf_sendmsg_kprobe'], requires: [kprobe('tcp_sendmsg')] },
       {
@@ -49,6 +71,7 @@ export const HOOKS: readonly HookSpec[] = [
     name: 'ip_local_out',
     role: 'bytes of a send call reach IP output',
     candidates: [
+      timestamping('sockops TSTAMP_SCHED'),
       { mode: 'fentry', target: 'ip_local_out', programs: ['wf_ip_out_fentry'], requires: [fentry('ip_local_out')] },
       { mode: 'kprobe', target: 'ip_local_out', programs: ['wf_ip_out_kprobe'], requires: [kprobe('ip_local_out')] },
       {
@@ -63,6 +86,7 @@ export const HOOKS: readonly HookSpec[] = [
     name: 'dev_xmit',
     role: 'device queue: enqueue to transmit',
     candidates: [
+      timestamping('sockops TSTAMP_SCHED + TSTAMP_SND_SW'),
       {
         mode: 'tp_btf',
         target: 'net:net_dev_queue + net:net_dev_start_xmit',
@@ -104,7 +128,7 @@ export const HOOKS: readonly HookSpec[] = [
   },
 ];
 
-export type Prober = (kind: 'fentry' | 'kprobe' | 'tp_btf', name: string) => true | string;
+export type Prober = (kind: RequirementKind, name: string) => true | string;
 
 export interface HookChoice {
   name: HookName;
@@ -122,7 +146,7 @@ export interface HookChoice {
  */
 export function chooseHooks(probe: Prober, failed: ReadonlyMap<string, string> = new Map()): HookChoice[] {
   const memo = new Map<string, true | string>();
-  const check = (kind: 'fentry' | 'kprobe' | 'tp_btf', name: string) => {
+  const check = (kind: RequirementKind, name: string) => {
     const key = `${kind}:${name}`;
     if (!memo.has(key)) memo.set(key, probe(kind, name));
     return memo.get(key) as true | string;

@@ -29,7 +29,7 @@ import {
   type PeerStats,
   type StageHistogram,
 } from './codec.ts';
-import { environmentProblem, readEnvironment } from './environment.ts';
+import { cgroup2Root, environmentProblem, readEnvironment } from './environment.ts';
 import { SHARED_MAPS, SharedMaps } from './shared-maps.ts';
 import {
   candidateKey,
@@ -74,11 +74,17 @@ export const MAPS = {
   peers: 'wf_peer_stats',
 } as const;
 
-/** Trial loads through the addon; a refusal is reported by its errno name. */
+/** Trial loads and BTF lookups through the addon; a refusal is reported by its errno name. */
 export function nativeProber(native: Native): Prober {
+  const trials = {
+    fentry: native.fentryCanAttach,
+    kprobe: native.kprobeAvailable,
+    tp_btf: native.tpBtfExists,
+    kfunc: native.kfuncExists,
+  };
   return (kind, name) => {
-    const result =
-      kind === 'fentry' ? native.fentryCanAttach(name) : kind === 'kprobe' ? native.kprobeAvailable(name) : native.tpBtfExists(name);
+    if (kind === 'cgroup2') return cgroup2Root() ? true : 'no cgroup v2 mount';
+    const result = trials[kind](name);
     return result === true ? true : errnoName(result);
   };
 }
@@ -86,6 +92,13 @@ export function nativeProber(native: Native): Prober {
 const ERRNO: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 13: 'EACCES', 22: 'EINVAL', 95: 'EOPNOTSUPP', 524: 'ENOTSUPP' };
 function errnoName(errno: number): string {
   return ERRNO[errno] ?? `errno ${errno}`;
+}
+
+/** A hook's mode failed: so it did for every hook its programs serve (timestamping serves three). */
+function dropMode(hooks: readonly HookChoice[], failing: HookChoice, failed: Map<string, string>, reason: string): void {
+  for (const h of hooks) {
+    if (h.mode === failing.mode && h.programs.some((p) => failing.programs.includes(p))) failed.set(candidateKey(h.name, h), reason);
+  }
 }
 
 function oneLine(err: unknown): string {
@@ -116,7 +129,7 @@ export class KernelSession extends SharedMaps {
     this.cpus = native.possibleCpus();
     // Configured before anything attaches: an empty config means "observe everything".
     this.config = this.configure(options, hooks);
-    this.attached = object.attach();
+    this.attached = object.attach(cgroup2Root() ?? undefined);
     process.once('exit', this.onExit);
   }
 
@@ -150,7 +163,7 @@ export class KernelSession extends SharedMaps {
         const refused = /prog '(\w+)': (?:BPF program load failed|failed to load)/.exec((err as NativeError).log ?? '')?.[1];
         const hook = hooks.find((h) => h.mode !== 'tp_btf' && h.mode !== 'unavailable' && (!refused || h.programs.includes(refused)));
         if (!hook) throw new KernelUnavailableError(`kernel stages off: ${oneLine(err)}`);
-        failed.set(candidateKey(hook.name, hook), `failed to load (${oneLine(err)})`);
+        dropMode(hooks, hook, failed, `failed to load (${oneLine(err)})`);
         continue;
       }
       try {
@@ -160,7 +173,7 @@ export class KernelSession extends SharedMaps {
         const program = (err as NativeError).program;
         const hook = hooks.find((h) => program !== undefined && h.programs.includes(program) && h.mode !== 'tp_btf');
         if (!hook) throw new KernelUnavailableError(`kernel stages off: ${oneLine(err)}`);
-        failed.set(candidateKey(hook.name, hook), `failed to attach (${oneLine(err)})`);
+        dropMode(hooks, hook, failed, `failed to attach (${oneLine(err)})`);
       }
     }
   }
