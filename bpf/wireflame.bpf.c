@@ -1041,6 +1041,23 @@ static __noinline void tstamp_snd_sw(struct bpf_sock_ops *skops, struct bpf_sock
 	}
 }
 
+/* Connections established before the sockops program attached: flagged
+ * once, as it attaches, so that a restarted agent still times their sends. */
+SEC("iter/tcp")
+int wf_tstamp_existing(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	int flags = WF_SK_BPF_CB_TX_TIMESTAMPING;
+	struct tcp_sock *tp;
+
+	if (!skc || skc->skc_state != TCP_ESTABLISHED)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (tp)
+		bpf_setsockopt(tp, SOL_SOCKET, WF_SK_BPF_CB_FLAGS, &flags, sizeof(flags));
+	return 0;
+}
+
 SEC("sockops")
 int wf_tstamp_sockops(struct bpf_sock_ops *skops)
 {

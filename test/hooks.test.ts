@@ -23,7 +23,7 @@ test('where the kernel stamps sends for BPF, one sockops program serves the thre
   for (const probe of [everything, thisMachine]) {
     const choices = chooseHooks(probe);
     for (const c of choices) assert.equal(c.mode, SEND_HOOKS.includes(c.name) ? 'sockops' : 'tp_btf', c.name);
-    assert.deepEqual([...programsToLoad(choices)].filter((p) => !p.endsWith('_btf')), ['wf_tstamp_sockops']);
+    assert.deepEqual([...programsToLoad(choices)].filter((p) => !p.endsWith('_btf')), ['wf_tstamp_sockops', 'wf_tstamp_existing']);
     assert.ok(!matchAtDevQueue(choices) && !stateInHash(choices));
   }
 });

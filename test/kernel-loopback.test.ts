@@ -21,11 +21,14 @@ const owner = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0b
 
 for (const path of sendPaths()) {
   describe(`the ${path.name} send path`, { skip: path.missing ?? false }, () => {
+    let early: net.Socket;
+
     before(async () => {
+      ({ server, port, connections } = await echoServer(10));
+      early = await connect(port);
       session = KernelSession.open({ eventSample: 1, wakeupBytes: 4096, prober: path.prober });
       assert.equal(session.hooks.find((h) => h.name === 'tcp_sendmsg')?.mode, path.mode);
       session.onEvents((batch) => events.push(...batch), 10);
-      ({ server, port, connections } = await echoServer(10));
     });
 
     after(() => {
@@ -63,6 +66,17 @@ for (const path of sendPaths()) {
         assert.equal(e.daddr, '127.0.0.1');
         assert.equal(e.tgid, process.pid);
         assert.ok(e.durationNs > 0n && e.durationNs < 50_000_000n, `send path ${e.durationNs} ns`);
+      }
+    });
+
+    test('a connection made before the probes attached is timed like a new one', async () => {
+      for (const size of [100, 200]) await roundTrip(early, size, size * 10);
+      const local = early.localPort!;
+      await closeSocket(early);
+      const list = await drain();
+      for (const stage of ['tx_send', 'dev_queue'] as const) {
+        assert.deepEqual(of(list, stage, local).map((e) => e.bytes), [100, 200], `client ${stage}`);
+        assert.deepEqual(of(list, stage, port).map((e) => e.bytes), [1000, 2000], `server ${stage}`);
       }
     });
 

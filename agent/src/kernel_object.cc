@@ -9,6 +9,7 @@
 #include <linux/bpf.h>
 
 #include <cerrno>
+#include <vector>
 
 #include "errors.h"
 #include "libbpf_log.h"
@@ -103,15 +104,47 @@ Napi::Value KernelObject::Load(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Which program failed, so that the loader can drop its attach mode and retry.
+[[noreturn]] static void ThrowFor(Napi::Env env, struct bpf_program* prog, const std::string& what, int err) {
+  try {
+    ThrowErrno(env, what + bpf_program__name(prog), err);
+  } catch (Napi::Error& e) {
+    e.Set("program", Napi::String::New(env, bpf_program__name(prog)));
+    e.Set("log", Napi::String::New(env, TakeLibbpfLog()));
+    throw;
+  }
+}
+
+// Runs an iterator program over everything it iterates; 0 or an errno.
+static int RunIterator(struct bpf_program* prog) {
+  struct bpf_link* link = bpf_program__attach_iter(prog, nullptr);
+  if (!link) return errno;
+  int fd = bpf_iter_create(bpf_link__fd(link));
+  int err = fd < 0 ? errno : 0;
+  char buf[256];
+  ssize_t n = 0;
+  while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+  }
+  if (fd >= 0 && n < 0) err = errno;
+  if (fd >= 0) close(fd);
+  bpf_link__destroy(link);
+  return err;
+}
+
 Napi::Value KernelObject::Attach(const Napi::CallbackInfo& info) {
   if (!obj_) throw Napi::Error::New(info.Env(), "kernel object is closed");
   Napi::Array out = Napi::Array::New(info.Env());
   uint32_t i = 0;
+  std::vector<struct bpf_program*> iterators;
   struct bpf_program* prog;
   bpf_object__for_each_program(prog, obj_) {
     if (!bpf_program__autoload(prog)) continue;
     struct bpf_link* link;
     int err = 0;
+    if (bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER) {
+      iterators.push_back(prog);
+      continue;
+    }
     if (bpf_program__type(prog) == BPF_PROG_TYPE_SOCK_OPS) {
       // Socket operations are attached to a cgroup v2 directory: its processes' sockets run the program.
       if (info.Length() < 1 || !info[0].IsString()) throw Napi::Error::New(info.Env(), "a sockops program needs a cgroup directory");
@@ -124,17 +157,14 @@ Napi::Value KernelObject::Attach(const Napi::CallbackInfo& info) {
       link = bpf_program__attach(prog);
       err = errno;
     }
-    if (!link) {
-      try {
-        ThrowErrno(info.Env(), std::string("attach ") + bpf_program__name(prog), err);
-      } catch (Napi::Error& e) {
-        // Which program failed, so that the loader can drop its attach mode and retry.
-        e.Set("program", Napi::String::New(info.Env(), bpf_program__name(prog)));
-        e.Set("log", Napi::String::New(info.Env(), TakeLibbpfLog()));
-        throw;
-      }
-    }
+    if (!link) ThrowFor(info.Env(), prog, "attach ", err);
     links_.push_back(link);
+    out.Set(i++, bpf_program__name(prog));
+  }
+  // Iterators run once, over what existed before the programs above attached.
+  for (auto* prog : iterators) {
+    int err = RunIterator(prog);
+    if (err) ThrowFor(info.Env(), prog, "run ", err);
     out.Set(i++, bpf_program__name(prog));
   }
   return out;

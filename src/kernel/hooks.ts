@@ -43,7 +43,7 @@ const tpBtf = (name: string) => ({ kind: 'tp_btf', name }) as const;
 const timestamping = (target: string): Candidate => ({
   mode: 'sockops',
   target: `BPF timestamping: ${target}`,
-  programs: ['wf_tstamp_sockops'],
+  programs: ['wf_tstamp_sockops', 'wf_tstamp_existing'],
   requires: [
     { kind: 'kfunc', name: 'bpf_sock_ops_enable_tx_tstamp' },
     { kind: 'kfunc', name: 'bpf_cast_to_kern_ctx' },
