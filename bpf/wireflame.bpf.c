@@ -10,8 +10,11 @@
  * same skb address from net_dev_queue to net_dev_start_xmit. Receive path:
  * sk_data_ready to the process's read.
  *
- * Each logical hook has alternatives (fentry, kprobe, tp_btf); the loader
- * keeps one per hook and disables the others before load.
+ * Where the kernel has BPF timestamping (6.14 on), one sockops program does
+ * the whole send path instead: see its section below.
+ *
+ * Each logical hook has alternatives (sockops, fentry, kprobe, tp_btf); the
+ * loader keeps one per hook and disables the others before load.
  *
  * Cost matters more than anything here (every packet of the service passes
  * through): per-socket state lives in socket-local storage (a pointer in the

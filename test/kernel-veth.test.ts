@@ -60,9 +60,10 @@ for (const path of sendPaths()) {
       const slowMax = slow.reduce((m, e) => (e.durationNs > m ? e.durationNs : m), 0n);
       const fastMax = fast.reduce((m, e) => (e.durationNs > m ? e.durationNs : m), 0n);
       // 64 KB at 50 Mbit/s is ~10 ms on the wire once tbf's burst is spent.
-      // TCP small queues keep about two segments of a socket in the qdisc at
-      // a time (the rest wait in the socket, the send stage), so bytes wait
-      // there a millisecond or more: 1 ms is the bar, 0.5 ms the loopback's.
+      // TCP small queues keep only about two segments of a socket in the
+      // qdisc (the rest wait in the socket, as send time), so a call's last
+      // bytes wait there milliseconds, not ten: above 1 ms on the veth,
+      // below 0.5 ms on loopback.
       console.log(`device queue max: veth+tbf ${ms(slowMax)} ms, loopback ${ms(fastMax)} ms`);
       assert.ok(ms(slowMax) > 1, `veth+tbf device queue max ${ms(slowMax)} ms`);
       assert.ok(ms(fastMax) < 0.5, `loopback device queue max ${ms(fastMax)} ms`);
