@@ -139,12 +139,12 @@ Napi::Value KernelObject::Attach(const Napi::CallbackInfo& info) {
   struct bpf_program* prog;
   bpf_object__for_each_program(prog, obj_) {
     if (!bpf_program__autoload(prog)) continue;
-    struct bpf_link* link;
-    int err = 0;
     if (bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER) {
       iterators.push_back(prog);
       continue;
     }
+    struct bpf_link* link;
+    int err;
     if (bpf_program__type(prog) == BPF_PROG_TYPE_SOCK_OPS) {
       // Socket operations are attached to a cgroup v2 directory: its processes' sockets run the program.
       if (info.Length() < 1 || !info[0].IsString()) throw Napi::Error::New(info.Env(), "a sockops program needs a cgroup directory");
