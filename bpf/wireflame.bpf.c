@@ -932,19 +932,21 @@ static __always_inline void tstamp_sendmsg(struct bpf_sock_ops *skops, struct bp
 {
 	struct wf_config *cfg = wf_cfg();
 	struct sock *sk = k->sk;
-	__u64 received = 0;
+	struct tcp_sock *tp = sk ? as_tcp(sk) : NULL;
 	__u32 start, end, unacked;
 	bool created;
 
-	if (!cfg || !sk)
+	if (!cfg || !tp)
 		return;
 	struct sock_state *st = observed_state(cfg, sk, true, skops, WF_HOOK_TCP_SENDMSG, &created);
 
-	if (!st || !tcp_field(sk, true, write_seq, &end) || !tcp_field(sk, true, snd_una, &unacked))
+	if (!st)
 		return;
+	end = tp->write_seq;
+	unacked = tp->snd_una;
 	if (!st->cookie)
 		st->cookie = bpf_get_socket_cookie(skops);
-	if (created && tcp_field(sk, true, bytes_received, &received) && received == 0)
+	if (created && tp->bytes_received == 0)
 		st->role = ROLE_CLIENT;
 	/* The call's bytes follow the last call's. On a socket first seen now,
 	 * they follow the last acknowledged byte: in a request/response
@@ -962,18 +964,6 @@ static __always_inline void tstamp_sendmsg(struct bpf_sock_ops *skops, struct bp
 	tx_call_new(cfg, st, start, end);
 }
 
-/* The pending calls of a stamped skb's socket: stamps come only for
- * skbs of calls recorded above, whose socket has state. */
-static __always_inline struct sock_state *tstamp_seg(struct bpf_sock_ops *skops, struct bpf_sock_ops_kern *k,
-						     struct tcp_seg *seg)
-{
-	struct sock_state *st = sockops_state(skops, false);
-
-	if (!st || !skb_tcp_seg(k->skb, seg, true) || !seg->len)
-		return NULL;
-	return st;
-}
-
 /* Whether the call's last byte is in the segment. */
 static __always_inline bool call_ends_in(struct tx_call *c, struct tcp_seg *seg)
 {
@@ -982,17 +972,9 @@ static __always_inline bool call_ends_in(struct tx_call *c, struct tcp_seg *seg)
 
 /* The stamped skb entered the device queue: each call ending in it has
  * reached IP output whole (and its first byte too, when the skb holds it). */
-static __noinline void tstamp_sched(struct bpf_sock_ops *skops, struct bpf_sock_ops_kern *k)
+static __always_inline void calls_scheduled(struct wf_config *cfg, struct sock_state *st, struct tcp_seg *seg,
+					    struct sock *sk)
 {
-	struct wf_config *cfg = wf_cfg();
-	struct tcp_seg seg;
-
-	if (!cfg)
-		return;
-	struct sock_state *st = tstamp_seg(skops, k, &seg);
-
-	if (!st)
-		return;
 	count_hit(WF_HOOK_IP_OUT);
 	count_hit(WF_HOOK_DEV_QUEUE);
 	/* Oldest first: calls completed together are recorded in order. */
@@ -1001,47 +983,55 @@ static __noinline void tstamp_sched(struct bpf_sock_ops *skops, struct bpf_sock_
 		struct tx_call *c = &st->calls[(st->next + i) & (TX_CALLS - 1)];
 		struct stage_rec r = {};
 
-		if (!call_ends_in(c, &seg) || (c->flags & CALL_SCHEDULED))
+		if (!call_ends_in(c, seg) || (c->flags & CALL_SCHEDULED))
 			continue;
 		c->flags |= CALL_SCHEDULED;
-		c->ts_hi = seg.now;
+		c->ts_hi = seg->now;
 		c->sent_hi = c->end;
-		if (!seq_before(c->start, seg.seq)) {
-			call_rec(&r, st, c, WF_STAGE_TX_FIRST, seg.now, c->end);
-			record_stage(cfg, &r, k->sk);
+		if (!seq_before(c->start, seg->seq)) {
+			call_rec(&r, st, c, WF_STAGE_TX_FIRST, seg->now, c->end);
+			record_stage(cfg, &r, sk);
 		}
-		call_rec(&r, st, c, WF_STAGE_TX_SEND, seg.now, c->end);
-		record_stage(cfg, &r, k->sk);
+		call_rec(&r, st, c, WF_STAGE_TX_SEND, seg->now, c->end);
+		record_stage(cfg, &r, sk);
 	}
 }
 
 /* The driver took the stamped skb: its calls' device-queue time ends. */
-static __noinline void tstamp_snd_sw(struct bpf_sock_ops *skops, struct bpf_sock_ops_kern *k)
+static __always_inline void calls_transmitted(struct wf_config *cfg, struct sock_state *st, struct tcp_seg *seg,
+					      struct sock *sk)
 {
-	struct wf_config *cfg = wf_cfg();
-	struct tcp_seg seg;
-
-	if (!cfg)
-		return;
-	struct sock_state *st = tstamp_seg(skops, k, &seg);
-
-	if (!st)
-		return;
 	count_hit(WF_HOOK_DEV_XMIT);
 #pragma clang loop unroll(disable)
 	for (int i = 0; i < TX_CALLS; i++) {
 		struct tx_call *c = &st->calls[(st->next + i) & (TX_CALLS - 1)];
 		struct stage_rec r = {};
 
-		if (!call_ends_in(c, &seg) || !(c->flags & CALL_SCHEDULED))
+		if (!call_ends_in(c, seg) || !(c->flags & CALL_SCHEDULED))
 			continue;
-		call_rec(&r, st, c, WF_STAGE_DEV_QUEUE, seg.now, c->end);
-		r.duration = seg.now - c->ts_hi;
+		call_rec(&r, st, c, WF_STAGE_DEV_QUEUE, seg->now, c->end);
+		r.duration = seg->now - c->ts_hi;
 		/* A qdisc may run the transmit on another CPU, without the socket's lock. */
 		r.hook = WF_HOOK_DEV_XMIT;
 		c->ts = 0;
-		record_stage(cfg, &r, k->sk);
+		record_stage(cfg, &r, sk);
 	}
+}
+
+/* A stamp: the pending calls of its skb's socket, which has state, as stamps
+ * come only for skbs of calls recorded at SENDMSG. */
+static __noinline void tstamp(struct bpf_sock_ops *skops, struct bpf_sock_ops_kern *k)
+{
+	struct wf_config *cfg = wf_cfg();
+	struct sock_state *st = sockops_state(skops, false);
+	struct tcp_seg seg;
+
+	if (!cfg || !st || !skb_tcp_seg(k->skb, &seg, true) || !seg.len)
+		return;
+	if (skops->op == WF_SOCK_OPS_TSTAMP_SCHED_CB)
+		calls_scheduled(cfg, st, &seg, k->sk);
+	else
+		calls_transmitted(cfg, st, &seg, k->sk);
 }
 
 /* Connections established before the sockops program attached: flagged
@@ -1077,10 +1067,8 @@ int wf_tstamp_sockops(struct bpf_sock_ops *skops)
 		tstamp_sendmsg(skops, bpf_cast_to_kern_ctx(skops));
 		break;
 	case WF_SOCK_OPS_TSTAMP_SCHED_CB:
-		tstamp_sched(skops, bpf_cast_to_kern_ctx(skops));
-		break;
 	case WF_SOCK_OPS_TSTAMP_SND_SW_CB:
-		tstamp_snd_sw(skops, bpf_cast_to_kern_ctx(skops));
+		tstamp(skops, bpf_cast_to_kern_ctx(skops));
 		break;
 	}
 	return 1;

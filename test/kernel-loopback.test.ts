@@ -9,7 +9,8 @@ import type net from 'node:net';
 import { KernelSession } from '../src/kernel/session.ts';
 import type { KernelEvent } from '../src/kernel/codec.ts';
 import { closeSocket, connect, echoServer, roundTrip } from './helpers/tcp.ts';
-import { programsLeft, sendPaths, wireflamePrograms } from './helpers/bpf.ts';
+import { programsLeft, wireflamePrograms } from './helpers/bpf.ts';
+import { sendPaths } from './helpers/send-paths.ts';
 
 let session: KernelSession;
 let events: KernelEvent[] = [];

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KernelSession } from '../src/kernel/session.ts';
 import type { KernelEvent } from '../src/kernel/codec.ts';
-import { sendPaths } from './helpers/bpf.ts';
 import { createTestHost } from './helpers/netns.ts';
+import { sendPaths } from './helpers/send-paths.ts';
 import { ackServer, closeSocket, connect, roundTrip } from './helpers/tcp.ts';
 
 const CHUNK = 64 * 1024;
