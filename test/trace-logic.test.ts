@@ -108,9 +108,12 @@ test('merging two takes of a stage keeps the widest bounds; a send is complete o
   const merged = mergeAgg(agg({ sumNs: 5, maxNs: 5, bytes: 100, firstNs: 10, lastNs: 15 }), agg({ sumNs: 7, maxNs: 7, bytes: 50, firstNs: 30, lastNs: 37 }));
   assert.deepEqual(merged, agg({ sumNs: 12, maxNs: 7, count: 2, bytes: 150, firstNs: 10, lastNs: 37 }));
   assert.deepEqual(mergeAgg(agg({ firstNs: 0 }), agg({ firstNs: 9, lastNs: 9 })).firstNs, 9);
-  assert.equal(sendComplete({ tx_send: agg({ bytes: 100 }) }, 150), false);
-  assert.equal(sendComplete({ tx_send: agg({ bytes: 150 }) }, 150), true);
-  assert.equal(sendComplete(null, 0), true);
+  assert.equal(sendComplete({ tx_send: agg({ bytes: 100 }) }, 150, false), false);
+  assert.equal(sendComplete({ tx_send: agg({ bytes: 150 }) }, 150, false), true);
+  assert.equal(sendComplete(null, 0, false), true);
+  // Timed by timestamping: all bytes reached the device queue, the last ones have not left it.
+  assert.equal(sendComplete({ tx_send: agg({ bytes: 150 }), dev_queue: agg({ bytes: 100 }) }, 150, true), false);
+  assert.equal(sendComplete({ tx_send: agg({ bytes: 150 }), dev_queue: agg({ bytes: 150 }) }, 150, true), true);
 });
 
 test('settings: defaults, and one line naming the bad variable', () => {

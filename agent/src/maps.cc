@@ -85,9 +85,12 @@ static Napi::Value MapKeys(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// A read-only fd needs only read permission on the pinned file.
 static Napi::Value ObjGet(const Napi::CallbackInfo& info) {
   std::string path = info[0].As<Napi::String>();
-  int fd = bpf_obj_get(path.c_str());
+  LIBBPF_OPTS(bpf_obj_get_opts, opts);
+  if (info.Length() > 1 && info[1].ToBoolean()) opts.file_flags = BPF_F_RDONLY;
+  int fd = bpf_obj_get_opts(path.c_str(), &opts);
   if (fd < 0) ThrowErrno(info.Env(), "open pinned " + path, errno);
   return Napi::Number::New(info.Env(), fd);
 }

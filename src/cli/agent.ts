@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { BPFFS, ensureBpffs } from '../kernel/environment.ts';
 import { KernelSession, KernelUnavailableError, type Filter } from '../kernel/session.ts';
-import { SHARED_MAPS } from '../kernel/shared-maps.ts';
+import { CONFIG_MAP, SHARED_MAPS } from '../kernel/shared-maps.ts';
 import { parsePositive } from '../load/duration.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -31,9 +31,9 @@ export function groupId(group: string, etcGroup = '/etc/group'): number {
 }
 
 /**
- * Lets a group's services use the shared maps, and only those: on kernels
- * where the bpf() map calls need no capability, read-write access to the
- * pinned files is all a service needs.
+ * Lets a group's services use the shared maps, and only those (and read the
+ * config): on kernels where the bpf() map calls need no capability, access
+ * to the pinned files is all a service needs.
  */
 function shareWithGroup(pinDir: string, gid: number): void {
   chownSync(pinDir, 0, gid);
@@ -42,6 +42,9 @@ function shareWithGroup(pinDir: string, gid: number): void {
     chownSync(join(pinDir, name), 0, gid);
     chmodSync(join(pinDir, name), 0o660);
   }
+  // Read-only: a service learns how sends are timed, and cannot change what is observed.
+  chownSync(join(pinDir, CONFIG_MAP), 0, gid);
+  chmodSync(join(pinDir, CONFIG_MAP), 0o640);
 }
 
 function filterOf(flags: AgentFlags): Filter {

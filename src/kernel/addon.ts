@@ -71,7 +71,7 @@ export interface Native {
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags?: number): void;
   mapDelete(fd: number, key: Buffer): boolean;
   mapKeys(fd: number, keySize: number): Buffer[];
-  objGet(path: string): number;
+  objGet(path: string, readOnly?: boolean): number;
   closeFd(fd: number): void;
   possibleCpus(): number;
   socketCookie(fd: number): bigint;

@@ -184,6 +184,11 @@ export function stateInHash(choices: readonly HookChoice[]): boolean {
   return choices.some((c) => c.mode === 'kprobe');
 }
 
+/** The driver's stamp ends each send call's device-queue stage. */
+export function txTimestamping(choices: readonly HookChoice[]): boolean {
+  return choices.some((c) => c.name === 'dev_xmit' && c.mode === 'sockops');
+}
+
 /** ip_local_out fell back to net_dev_queue, which must then match sends. */
 export function matchAtDevQueue(choices: readonly HookChoice[]): boolean {
   return choices.some((c) => c.name === 'ip_local_out' && c.mode === 'tp_btf');

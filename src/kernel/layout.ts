@@ -91,7 +91,7 @@ export const COUNTERS = {
 
 export const CONFIG = {
   name: 'wf_config',
-  size: 64,
+  size: 68,
   fields: {
     filter: u32(0),
     event_sample: u32(4),
@@ -100,8 +100,9 @@ export const CONFIG = {
     generation: u32(16),
     state_in_hash: u32(20),
     owners_used: u32(24),
-    npids: u32(28),
-    pids: bytes(32, 4 * INLINE_PIDS),
+    tx_tstamp: u32(28),
+    npids: u32(32),
+    pids: bytes(36, 4 * INLINE_PIDS),
   },
 } as const satisfies StructLayout;
 

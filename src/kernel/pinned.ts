@@ -7,15 +7,17 @@
 import { join } from 'node:path';
 import { loadNative, type NativeError } from './addon.ts';
 import { KernelUnavailableError } from './session.ts';
-import { SHARED_MAPS, SharedMaps, type SharedMapFds } from './shared-maps.ts';
+import { configTxTimestamping, encodeU32 } from './codec.ts';
+import { CONFIG } from './layout.ts';
+import { CONFIG_MAP, SHARED_MAPS, SharedMaps, type SharedMapFds } from './shared-maps.ts';
 
 export const DEFAULT_PIN_DIR = '/sys/fs/bpf/wireflame';
 
 export class PinnedMaps extends SharedMaps {
   private readonly fds: SharedMapFds;
 
-  private constructor(fds: SharedMapFds) {
-    super(loadNative(), fds);
+  private constructor(fds: SharedMapFds, sendEndsAtDriver: boolean) {
+    super(loadNative(), fds, sendEndsAtDriver);
     this.fds = fds;
   }
 
@@ -23,16 +25,23 @@ export class PinnedMaps extends SharedMaps {
   static open(dir = DEFAULT_PIN_DIR): PinnedMaps {
     const native = loadNative();
     const fds: Partial<SharedMapFds> = {};
+    let config: Buffer | null;
     try {
       for (const [key, name] of Object.entries(SHARED_MAPS) as [keyof SharedMapFds, string][]) {
         fds[key] = native.objGet(join(dir, name));
+      }
+      const configFd = native.objGet(join(dir, CONFIG_MAP), true);
+      try {
+        config = native.mapLookup(configFd, encodeU32(0), CONFIG.size);
+      } finally {
+        native.closeFd(configFd);
       }
     } catch (err) {
       for (const fd of Object.values(fds)) native.closeFd(fd);
       const code = (err as NativeError).code ?? 'error';
       throw new KernelUnavailableError(`kernel stages off: no Wireflame agent maps in ${dir} (${code}): is wireflame agent running?`);
     }
-    return new PinnedMaps(fds as SharedMapFds);
+    return new PinnedMaps(fds as SharedMapFds, config !== null && configTxTimestamping(config));
   }
 
   close(): void {

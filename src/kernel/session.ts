@@ -30,13 +30,14 @@ import {
   type StageHistogram,
 } from './codec.ts';
 import { cgroup2Root, environmentProblem, readEnvironment } from './environment.ts';
-import { SHARED_MAPS, SharedMaps } from './shared-maps.ts';
+import { CONFIG_MAP, SHARED_MAPS, SharedMaps } from './shared-maps.ts';
 import {
   candidateKey,
   chooseHooks,
   matchAtDevQueue,
   programsToLoad,
   stateInHash,
+  txTimestamping,
   type HookChoice,
   type Prober,
 } from './hooks.ts';
@@ -65,7 +66,7 @@ export class KernelUnavailableError extends Error {
 
 export const MAPS = {
   ...SHARED_MAPS,
-  config: 'wf_config_map',
+  config: CONFIG_MAP,
   pids: 'wf_target_pids',
   cgroups: 'wf_target_cgroups',
   hist: 'wf_hist',
@@ -122,7 +123,7 @@ export class KernelSession extends SharedMaps {
       keyof typeof MAPS,
       number
     >;
-    super(native, fds);
+    super(native, fds, txTimestamping(hooks));
     this.fds = fds;
     this.object = object;
     this.hooks = hooks;
@@ -194,6 +195,7 @@ export class KernelSession extends SharedMaps {
       generation: 0,
       stateInHash: stateInHash(hooks),
       ownersUsed: options.sharedOwners ?? false,
+      txTimestamping: txTimestamping(hooks),
       pids,
     };
     this.writeConfig(config);

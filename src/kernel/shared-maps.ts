@@ -26,6 +26,9 @@ export const SHARED_MAPS = {
   slots: 'wf_slots',
 } as const;
 
+/** The programs' settings; services read it (read-only) to learn how sends are timed. */
+export const CONFIG_MAP = 'wf_config_map';
+
 export type SharedMapFds = Record<keyof typeof SHARED_MAPS, number>;
 
 /** The kernel fd of a connected net.Socket (Linux keeps it on the handle). */
@@ -38,12 +41,19 @@ export function socketFd(socket: Socket): number {
 export class SharedMaps {
   protected readonly native: Native;
   private readonly shared: SharedMapFds;
+  /**
+   * A send call's device-queue stage is recorded once the driver took its
+   * last byte (the timestamping path): a span's bytes have left when that
+   * stage covers them.
+   */
+  readonly sendEndsAtDriver: boolean;
 
   private slotTable: SlotTable | undefined;
 
-  constructor(native: Native, shared: SharedMapFds) {
+  constructor(native: Native, shared: SharedMapFds, sendEndsAtDriver: boolean) {
     this.native = native;
     this.shared = shared;
+    this.sendEndsAtDriver = sendEndsAtDriver;
   }
 
   /** The mmap'd slot table, mapped on first use; it lives as long as this process. */

@@ -97,11 +97,15 @@ export function mergeStats(a: SpanRecord['kernel'], b: NonNullable<SpanRecord['k
 /**
  * Whether the kernel has sent everything the span wrote. Node reports a
  * write finished once the kernel has the bytes, which for a large response
- * is before they are transmitted: its last send stage ends later.
+ * is before they are transmitted: its last send stage ends later. Where each
+ * send call's device-queue time is recorded when the driver takes its last
+ * byte (`atDriver`, the timestamping path), the bytes have left once that
+ * stage covers them all; elsewhere, once they all reached IP output.
  */
-export function sendComplete(kernel: SpanRecord['kernel'], bytesWritten: number): boolean {
+export function sendComplete(kernel: SpanRecord['kernel'], bytesWritten: number, atDriver: boolean): boolean {
   if (bytesWritten <= 0) return true;
-  return (kernel?.tx_send?.bytes ?? 0) >= bytesWritten;
+  const left = atDriver ? kernel?.dev_queue : kernel?.tx_send;
+  return (left?.bytes ?? 0) >= bytesWritten;
 }
 
 /** The end of the span's latest kernel stage (CLOCK_MONOTONIC ns), 0 without any. */

@@ -77,6 +77,11 @@ export class SocketOwners {
     this.slots = maps.slots();
   }
 
+  /** See SharedMaps.sendEndsAtDriver. */
+  get sendEndsAtDriver(): boolean {
+    return this.maps.sendEndsAtDriver;
+  }
+
   /** From now on the socket's kernel time goes to the span; null when the socket cannot be tagged. */
   own(socket: Socket, traceId: string, spanId: string, server: boolean): Owned | null {
     const s = socket as Socket & Tagged;

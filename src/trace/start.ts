@@ -23,7 +23,10 @@ export interface Tracing {
   kernel: { source: 'agent' | 'self' } | { source: 'off'; reason: string };
   sink: OtlpSink | null;
   owners: SocketOwners | null;
-  /** Writes the fused profile, when profiling (synchronous: it also runs at exit); once. */
+  /**
+   * Finishes the requests still waiting for their last bytes, then writes the
+   * fused profile, when profiling (synchronous: it also runs at exit); once.
+   */
   writeProfile(): void;
   /** Writes the profile of the time since the last dump (or the start) and goes on profiling. */
   dumpProfile(): void;
@@ -148,6 +151,7 @@ export async function startTracing(config: TracingConfig, options: StartOptions 
     sink,
     owners,
     writeProfile() {
+      tracer.finishAwaiting();
       if (!profiling || profileWritten) return;
       profileWritten = true;
       write(profiling.profiler.stop(), profiling.stats);

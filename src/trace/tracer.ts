@@ -57,6 +57,8 @@ export class Tracer {
   private readonly als = new AsyncLocalStorage<SpanRecord>();
   private readonly options: TracerOptions;
   private readonly listeners: FinishListener[] = [];
+  /** Finished requests waiting for their last bytes to leave, with how many bytes they wrote. */
+  private readonly awaiting = new Map<SpanRecord, number>();
 
   constructor(options: TracerOptions) {
     this.options = options;
@@ -127,21 +129,44 @@ export class Tracer {
     // A backend call still running when the response went out is not part of it.
     if (span.children.length) span.children = span.children.filter((c) => c.endNs > 0);
     this.takeKernel(span);
-    if (this.options.owners && !sendComplete(span.kernel, bytesWritten)) {
+    if (this.options.owners && !this.sent(span, bytesWritten)) {
       this.counters.awaitedSend++;
+      this.awaiting.set(span, bytesWritten);
       this.awaitSend(span, bytesWritten, 1);
       return;
     }
     this.finalize(span);
   }
 
+  /**
+   * Finishes every request still waiting for its last bytes, with the
+   * kernel time it has now: the process is exiting, and a request left
+   * waiting would be missing from the profile and the spans.
+   */
+  finishAwaiting(): void {
+    for (const [span, bytesWritten] of this.awaiting) {
+      this.takeKernel(span);
+      if (!this.sent(span, bytesWritten)) this.markIncomplete(span);
+      this.finalize(span);
+    }
+  }
+
+  private sent(span: SpanRecord, bytesWritten: number): boolean {
+    return sendComplete(span.kernel, bytesWritten, this.options.owners?.sendEndsAtDriver ?? false);
+  }
+
+  private markIncomplete(span: SpanRecord): void {
+    this.counters.sendIncomplete++;
+    span.attributes['wireflame.kernel.send_incomplete'] = true;
+  }
+
   private awaitSend(span: SpanRecord, bytesWritten: number, delayMs: number): void {
     setTimeout(() => {
+      if (!this.awaiting.has(span)) return;
       this.takeKernel(span);
-      if (sendComplete(span.kernel, bytesWritten)) return this.finalize(span);
+      if (this.sent(span, bytesWritten)) return this.finalize(span);
       if (delayMs >= MAX_SEND_WAIT_MS) {
-        this.counters.sendIncomplete++;
-        span.attributes['wireflame.kernel.send_incomplete'] = true;
+        this.markIncomplete(span);
         return this.finalize(span);
       }
       this.awaitSend(span, bytesWritten, delayMs * 2);
@@ -149,6 +174,7 @@ export class Tracer {
   }
 
   private finalize(span: SpanRecord): void {
+    this.awaiting.delete(span);
     if (span.hold) this.options.owners?.settle(span.hold, span.kernel);
     // The request lasted until its last byte left: its kernel stages end inside it.
     span.endNs = Math.max(span.endNs, lastStageEndNs(span.kernel));
