@@ -147,7 +147,7 @@ export class Tracer {
     for (const [span, bytesWritten] of this.awaiting) {
       this.takeKernel(span);
       if (!this.sent(span, bytesWritten)) this.markIncomplete(span);
-      this.finalize(span);
+      this.finishAwaited(span);
     }
   }
 
@@ -164,17 +164,22 @@ export class Tracer {
     setTimeout(() => {
       if (!this.awaiting.has(span)) return;
       this.takeKernel(span);
-      if (this.sent(span, bytesWritten)) return this.finalize(span);
+      if (this.sent(span, bytesWritten)) return this.finishAwaited(span);
       if (delayMs >= MAX_SEND_WAIT_MS) {
         this.markIncomplete(span);
-        return this.finalize(span);
+        return this.finishAwaited(span);
       }
       this.awaitSend(span, bytesWritten, delayMs * 2);
     }, delayMs).unref();
   }
 
-  private finalize(span: SpanRecord): void {
+  /** The wait for a request's last bytes is over. (Only awaited spans touch the map: a key's hash costs every request.) */
+  private finishAwaited(span: SpanRecord): void {
     this.awaiting.delete(span);
+    this.finalize(span);
+  }
+
+  private finalize(span: SpanRecord): void {
     if (span.hold) this.options.owners?.settle(span.hold, span.kernel);
     // The request lasted until its last byte left: its kernel stages end inside it.
     span.endNs = Math.max(span.endNs, lastStageEndNs(span.kernel));
