@@ -195,7 +195,7 @@ export class KernelSession extends SharedMaps {
       generation: 0,
       stateInHash: stateInHash(hooks),
       ownersUsed: options.sharedOwners ?? false,
-      txTimestamping: txTimestamping(hooks),
+      txTimestamping: this.sendEndsAtDriver,
       pids,
     };
     this.writeConfig(config);

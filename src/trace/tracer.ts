@@ -132,7 +132,7 @@ export class Tracer {
     if (this.options.owners && !this.sent(span, bytesWritten)) {
       this.counters.awaitedSend++;
       this.awaiting.set(span, bytesWritten);
-      this.awaitSend(span, bytesWritten, 1);
+      this.awaitSend(span, 1);
       return;
     }
     this.finalize(span);
@@ -160,16 +160,18 @@ export class Tracer {
     span.attributes['wireflame.kernel.send_incomplete'] = true;
   }
 
-  private awaitSend(span: SpanRecord, bytesWritten: number, delayMs: number): void {
+  private awaitSend(span: SpanRecord, delayMs: number): void {
     setTimeout(() => {
-      if (!this.awaiting.has(span)) return;
+      const bytesWritten = this.awaiting.get(span);
+      // Finished already, at exit.
+      if (bytesWritten === undefined) return;
       this.takeKernel(span);
       if (this.sent(span, bytesWritten)) return this.finishAwaited(span);
       if (delayMs >= MAX_SEND_WAIT_MS) {
         this.markIncomplete(span);
         return this.finishAwaited(span);
       }
-      this.awaitSend(span, bytesWritten, delayMs * 2);
+      this.awaitSend(span, delayMs * 2);
     }, delayMs).unref();
   }
 
