@@ -174,7 +174,21 @@ struct {
 	__uint(max_entries, 1 << 22);
 } wf_events SEC(".maps");
 
-/* Per-socket state for tracing programs: freed with the socket. */
+/* Per-socket state, in a slot of its own chosen by the socket's cookie: an
+ * inlined array lookup, where socket storage costs a helper call three times
+ * a request. The slot is claimed by swapping the cookie into a free one and
+ * cleared at close; a socket whose slot another socket holds keeps its state
+ * in socket storage. */
+#define STATE_SLOTS 4096 /* a power of two */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, STATE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sock_state);
+} wf_sock_slots SEC(".maps");
+
+/* Per-socket state of sockets whose slot is taken: freed with the socket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -507,17 +521,67 @@ static __always_inline struct tcp_sock *as_tcp(struct sock *sk)
 	return bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
 }
 
+/* The socket's state slot if it holds it; with `claim`, the slot claimed
+ * for it if free. Cookies come in per-CPU batches of consecutive numbers: a
+ * multiplicative hash spreads them over the slots. */
+static __always_inline struct sock_state *state_slot(__u64 cookie, bool claim)
+{
+	__u32 idx = (cookie * 0x9E3779B97F4A7C15ULL) >> 52;
+	struct sock_state *st;
+
+	if (!cookie)
+		return NULL;
+	st = bpf_map_lookup_elem(&wf_sock_slots, &idx);
+	if (!st)
+		return NULL;
+	if (claim)
+		return __sync_val_compare_and_swap(&st->cookie, 0, cookie) == 0 ? st : NULL;
+	return st->cookie == cookie ? st : NULL;
+}
+
+/* A tracing program's socket's state: its slot, else its socket storage. A
+ * socket's cookie is generated on first use: a plain load reads it after. */
+static __always_inline struct sock_state *traced_sock_state(struct sock *sk, bool create)
+{
+	__u64 cookie = sk->__sk_common.skc_cookie.counter;
+	struct sock_state *st = state_slot(cookie, false);
+
+	if (st)
+		return st;
+	/* Most packets are of sockets no program gave state to (those of
+	 * processes outside the filter): field reads tell, where the helpers
+	 * are calls. */
+	if (!create)
+		return sk->sk_bpf_storage ? bpf_sk_storage_get(&wf_sk_state, sk, 0, 0) : NULL;
+	st = state_slot(cookie ? cookie : bpf_get_socket_cookie(sk), true);
+	return st ? st : bpf_sk_storage_get(&wf_sk_state, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+}
+
+/* The same for a sockops program, whose helpers take its context. */
+static __always_inline struct sock_state *sockops_sock_state(struct bpf_sock_ops *skops, struct sock *sk,
+							     bool create)
+{
+	__u64 cookie = sk->__sk_common.skc_cookie.counter;
+	struct sock_state *st = state_slot(cookie, false);
+	struct bpf_sock *ctx_sk = skops->sk;
+
+	if (st)
+		return st;
+	/* Kept in a register: the verifier refuses a second load of it. */
+	barrier_var(ctx_sk);
+	if (!ctx_sk || (!create && !sk->sk_bpf_storage))
+		return NULL;
+	if (!create)
+		return bpf_sk_storage_get(&wf_sk_state, ctx_sk, 0, 0);
+	st = state_slot(cookie ? cookie : bpf_get_socket_cookie(skops), true);
+	return st ? st : bpf_sk_storage_get(&wf_sk_state, ctx_sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+}
+
 static __always_inline struct sock_state *state_of(struct wf_config *cfg, struct sock *sk, bool btf,
 						   bool create)
 {
-	if (btf && !cfg->state_in_hash) {
-		/* Most packets are of sockets no program gave storage to (those
-		 * of processes outside the filter): a field read tells, where
-		 * the helper is a call. */
-		if (!create && !sk->sk_bpf_storage)
-			return NULL;
-		return bpf_sk_storage_get(&wf_sk_state, sk, 0, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
-	}
+	if (btf && !cfg->state_in_hash)
+		return traced_sock_state(sk, create);
 
 	__u64 key = (__u64)sk;
 	struct sock_state *st = bpf_map_lookup_elem(&wf_socks, &key);
@@ -528,24 +592,16 @@ static __always_inline struct sock_state *state_of(struct wf_config *cfg, struct
 	return bpf_map_lookup_elem(&wf_socks, &key);
 }
 
-/* A sockops program's socket state: the helper takes the context's socket. */
-static __always_inline struct sock_state *sockops_state(struct bpf_sock_ops *skops, bool create)
-{
-	struct bpf_sock *sk = skops->sk;
-
-	if (!sk)
-		return NULL;
-	return bpf_sk_storage_get(&wf_sk_state, sk, 0, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
-}
-
 /* The socket's state if the current task is observed, created on first
  * sight. An inline filter is checked first; a filter that needs a lookup
  * (many pids, cgroups) is skipped by a task that already passed it for this
- * socket under the current filter generation. A sockops program passes its
+ * socket under the current filter generation. A sockops program says so
+ * (in_sockops, a constant: the verifier walks both ways of a test on the
+ * context, and refuses a tracing program's helpers on either) and passes its
  * context, through which it reaches the socket's storage. */
 static __always_inline struct sock_state *observed_state(struct wf_config *cfg, struct sock *sk,
-							 bool btf, struct bpf_sock_ops *sockops, __u32 hook,
-							 bool *created)
+							 bool btf, bool in_sockops, struct bpf_sock_ops *sockops,
+							 __u32 hook, bool *created)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	bool inline_filter = filter_is_inline(cfg);
@@ -553,14 +609,14 @@ static __always_inline struct sock_state *observed_state(struct wf_config *cfg, 
 	*created = false;
 	if (inline_filter && !task_observed(cfg, tgid))
 		return NULL;
-	struct sock_state *st = sockops ? sockops_state(sockops, false) : state_of(cfg, sk, btf, false);
+	struct sock_state *st = in_sockops ? sockops_sock_state(sockops, sk, false) : state_of(cfg, sk, btf, false);
 
 	if (st && st->tgid == tgid && st->filter_gen == cfg->generation)
 		return st;
 	if (!inline_filter && !task_observed(cfg, tgid))
 		return NULL;
 	if (!st) {
-		st = sockops ? sockops_state(sockops, true) : state_of(cfg, sk, btf, true);
+		st = in_sockops ? sockops_sock_state(sockops, sk, true) : state_of(cfg, sk, btf, true);
 		if (!st) {
 			count_map_full(hook);
 			return NULL;
@@ -578,7 +634,7 @@ static __always_inline struct sock_state *observed_state(struct wf_config *cfg, 
 static __always_inline struct sock_state *traced_state(struct wf_config *cfg, struct sock *sk, bool btf,
 						       __u32 hook, bool *created)
 {
-	struct sock_state *st = observed_state(cfg, sk, btf, NULL, hook, created);
+	struct sock_state *st = observed_state(cfg, sk, btf, false, NULL, hook, created);
 
 	if (st && !st->cookie)
 		st->cookie = sk_cookie(sk, btf);
@@ -938,7 +994,7 @@ static __always_inline void tstamp_sendmsg(struct bpf_sock_ops *skops, struct bp
 
 	if (!cfg || !tp)
 		return;
-	struct sock_state *st = observed_state(cfg, sk, true, skops, WF_HOOK_TCP_SENDMSG, &created);
+	struct sock_state *st = observed_state(cfg, sk, true, true, skops, WF_HOOK_TCP_SENDMSG, &created);
 
 	if (!st)
 		return;
@@ -1019,18 +1075,27 @@ static __always_inline void calls_transmitted(struct wf_config *cfg, struct sock
 }
 
 /* A stamp: the pending calls of its skb's socket, which has state, as stamps
- * come only for skbs of calls recorded at SENDMSG. */
+ * come only for skbs of calls recorded at SENDMSG. A device without a queue
+ * (loopback, a default veth) stamps at its driver right after the queue
+ * stamp: the driver's stamp alone ends both stages, which spares a request
+ * one state lookup and one clock read. (A stacked device may stamp more than
+ * once; each call is scheduled only once.) */
 static __noinline void tstamp(struct bpf_sock_ops *skops, struct bpf_sock_ops_kern *k)
 {
+	bool at_queue = skops->op == WF_SOCK_OPS_TSTAMP_SCHED_CB;
+	bool direct = queueless(k->skb);
+
+	if (at_queue && direct)
+		return;
 	struct wf_config *cfg = wf_cfg();
-	struct sock_state *st = sockops_state(skops, false);
+	struct sock_state *st = sockops_sock_state(skops, k->sk, false);
 	struct tcp_seg seg;
 
 	if (!cfg || !st || !skb_tcp_seg(k->skb, &seg, true) || !seg.len)
 		return;
-	if (skops->op == WF_SOCK_OPS_TSTAMP_SCHED_CB)
+	if (at_queue || direct)
 		calls_scheduled(cfg, st, &seg, k->sk);
-	else
+	if (!at_queue)
 		calls_transmitted(cfg, st, &seg, k->sk);
 }
 
@@ -1252,9 +1317,15 @@ static __always_inline void sock_closed(struct sock *sk)
 		bpf_map_delete_elem(&wf_owners, &cookie);
 		bpf_map_delete_elem(&wf_rx_pending, &cookie);
 	}
-	/* Socket storage goes with the socket; the hash needs a delete. */
-	if (cfg->state_in_hash)
+	/* Socket storage goes with the socket; a slot is cleared for the next
+	 * socket, then freed; the hash needs a delete. */
+	if (cfg->state_in_hash) {
 		bpf_map_delete_elem(&wf_socks, &key);
+	} else if (st == state_slot(cookie, false)) {
+		__builtin_memcpy((void *)st + sizeof(st->cookie), (void *)&zero_sock_state + sizeof(st->cookie),
+				 sizeof(*st) - sizeof(st->cookie));
+		__sync_val_compare_and_swap(&st->cookie, cookie, 0);
+	}
 }
 
 /* ---- tcp_sendmsg: fentry, kprobe, or tp_btf ---- */

@@ -9,7 +9,7 @@ import type net from 'node:net';
 import { KernelSession } from '../src/kernel/session.ts';
 import type { KernelEvent } from '../src/kernel/codec.ts';
 import { closeSocket, connect, echoServer, roundTrip } from './helpers/tcp.ts';
-import { programsLeft, wireflamePrograms } from './helpers/bpf.ts';
+import { holdStateSlot, programsLeft, stateSlot, stateSlotHolder, wireflamePrograms } from './helpers/bpf.ts';
 import { sendPaths } from './helpers/send-paths.ts';
 
 let session: KernelSession;
@@ -98,6 +98,34 @@ for (const path of sendPaths()) {
       for (let i = 1; i < sends.length; i++) {
         assert.equal(sends[i]!.seq, sends[i - 1]!.seqEnd, `call ${i} starts where call ${i - 1} ended`);
         assert.equal((sends[i]!.seqEnd - sends[i]!.seq) >>> 0, sends[i]!.bytes);
+      }
+    });
+
+    test('a socket keeps its state in its own slot, freed at close; when another holds the slot, in socket storage', async () => {
+      const client = await connect(port);
+      await roundTrip(client, 100, 1000);
+      const cookie = session.socketCookie(client);
+      assert.equal(stateSlotHolder(stateSlot(cookie)), cookie, 'the socket holds its slot');
+      await closeSocket(client);
+      for (let i = 0; i < 50 && stateSlotHolder(stateSlot(cookie)) !== 0n; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(stateSlotHolder(stateSlot(cookie)), 0n, 'closing frees it');
+
+      const crowded = await connect(port);
+      const local = crowded.localPort!;
+      const crowdedCookie = session.socketCookie(crowded);
+      const slot = stateSlot(crowdedCookie);
+      holdStateSlot(slot, crowdedCookie + 1n);
+      try {
+        await drain();
+        await roundTrip(crowded, 200, 2000);
+        await roundTrip(crowded, 300, 3000);
+        const list = await drain();
+        for (const stage of ['tx_send', 'dev_queue'] as const) assert.deepEqual(of(list, stage, local).map((e) => e.bytes), [200, 300], stage);
+        assert.deepEqual(of(list, 'rx_queue', local).map((e) => e.bytes), [2000, 3000]);
+        assert.equal(stateSlotHolder(slot), crowdedCookie + 1n, 'the slot stayed with its holder');
+        await closeSocket(crowded);
+      } finally {
+        holdStateSlot(slot, 0n);
       }
     });
 
