@@ -33,7 +33,7 @@
 
 #define TX_CALLS 8
 #define CALL_FIRST_SEEN 1 /* its first byte reached IP output */
-#define CALL_SCHEDULED 2  /* timestamping: its last byte entered the device queue at ts_hi */
+#define CALL_SCHEDULED 2  /* its last byte entered the device queue at ts_hi; the driver has yet to take it */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -222,7 +222,8 @@ struct {
 	__type(value, struct rx_mark);
 } wf_rx_unclaimed SEC(".maps");
 
-/* skbs waiting in a qdisc, by address. */
+/* skbs waiting in a qdisc, by address, where ip_local_out is hooked: the
+ * device queue then times skbs for the socket's owner. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -679,14 +680,35 @@ static __always_inline void call_rec(struct stage_rec *r, struct sock_state *st,
 	r->owner = c->owner;
 }
 
-/* The call's last byte reached IP output at ts_hi. */
+/* The call's last byte reached IP output at ts_hi. `hold`: its record stays
+ * until the driver takes that byte (see calls_transmitted). */
 static __noinline void tx_call_complete(struct wf_config *cfg, struct sock *sk,
-					struct sock_state *st, struct tx_call *c)
+					struct sock_state *st, struct tx_call *c, bool hold)
 {
 	struct stage_rec r = {};
 
 	call_rec(&r, st, c, WF_STAGE_TX_SEND, c->ts_hi, c->end);
-	c->ts = 0;
+	if (hold)
+		c->flags |= CALL_SCHEDULED;
+	else
+		c->ts = 0;
+	record_stage(cfg, &r, sk);
+}
+
+/* A short write's record, cut to the bytes it got, which have all reached
+ * IP output already: the skb that carried its new last byte has passed, so
+ * where calls are timed through the device queue, its time there cannot be
+ * told any more. It counts as none, so that the call's bytes are all there. */
+static __noinline void tx_call_cut_short(struct wf_config *cfg, struct sock *sk,
+					 struct sock_state *st, struct tx_call *c)
+{
+	struct stage_rec r = {};
+
+	tx_call_complete(cfg, sk, st, c, false);
+	if (!cfg->tx_match_at_dev_queue)
+		return;
+	call_rec(&r, st, c, WF_STAGE_DEV_QUEUE, c->ts_hi, c->end);
+	r.duration = 0;
 	record_stage(cfg, &r, sk);
 }
 
@@ -748,7 +770,7 @@ static __always_inline void tx_call_begin(struct sock *sk, __u32 left, bool btf)
 		if (prev->end == prev->start)
 			prev->ts = 0;
 		else if (prev->ts_hi && !seq_before(prev->sent_hi, prev->end))
-			tx_call_complete(cfg, sk, st, prev);
+			tx_call_cut_short(cfg, sk, st, prev);
 	}
 
 	tx_call_new(cfg, st, seq, seq + left);
@@ -805,16 +827,12 @@ static __noinline void tx_first_byte(struct wf_config *cfg, struct sock *sk,
 	record_stage(cfg, &r, sk);
 }
 
-/* Bytes of one segment reached IP output: advance every call they carry.
- * Sets *owner to the owner of the call that carries the segment's first
- * byte, so that the device queue charges the right request, and returns 1;
- * 0 when no call carries it. */
-static __noinline __u32 tx_transmit(struct wf_config *cfg, struct sock *sk, struct sock_state *st,
-				    struct tcp_seg *seg, struct owner_ref *owner)
+/* Bytes of one segment reached IP output: advance every call they carry. */
+static __noinline void tx_transmit(struct wf_config *cfg, struct sock *sk, struct sock_state *st,
+				   struct tcp_seg *seg)
 {
 	__u64 now = seg->now;
 	__u32 seg_end = seg->seq + seg->len;
-	__u32 found = 0;
 
 	count_hit(WF_HOOK_IP_OUT);
 #pragma clang loop unroll(disable)
@@ -827,18 +845,42 @@ static __noinline __u32 tx_transmit(struct wf_config *cfg, struct sock *sk, stru
 			c->sent_hi = seg_end;
 			c->ts_hi = now;
 		}
-		if (c->owner.kind && !seq_before(seg->seq, c->start)) {
-			*owner = c->owner;
-			found = 1;
-		}
 		if (!(c->flags & CALL_FIRST_SEEN) && !seq_before(c->start, seg->seq)) {
 			c->flags |= CALL_FIRST_SEEN;
 			tx_first_byte(cfg, sk, st, c, now);
 		}
-		if (!seq_before(c->sent_hi, c->end))
-			tx_call_complete(cfg, sk, st, c);
+		if (!seq_before(c->sent_hi, c->end) && !(c->flags & CALL_SCHEDULED))
+			tx_call_complete(cfg, sk, st, c, cfg->tx_match_at_dev_queue);
 	}
-	return found;
+}
+
+/* Whether the call's last byte is in the segment. */
+static __always_inline bool call_ends_in(struct tx_call *c, struct tcp_seg *seg)
+{
+	return c->ts && seq_before(seg->seq, c->end) && !seq_before(seg->seq + seg->len, c->end);
+}
+
+/* The driver took the skb that holds the last byte of calls whose last byte
+ * entered the device queue (CALL_SCHEDULED, at ts_hi): their device-queue
+ * time ends, and their records are done. */
+static __noinline void calls_transmitted(struct wf_config *cfg, struct sock_state *st, struct tcp_seg *seg,
+					 struct sock *sk)
+{
+	count_hit(WF_HOOK_DEV_XMIT);
+#pragma clang loop unroll(disable)
+	for (int i = 0; i < TX_CALLS; i++) {
+		struct tx_call *c = &st->calls[(st->next + i) & (TX_CALLS - 1)];
+		struct stage_rec r = {};
+
+		if (!call_ends_in(c, seg) || !(c->flags & CALL_SCHEDULED))
+			continue;
+		call_rec(&r, st, c, WF_STAGE_DEV_QUEUE, seg->now, c->end);
+		r.duration = seg->now - c->ts_hi;
+		/* A qdisc may run the transmit on another CPU, without the socket's lock. */
+		r.hook = WF_HOOK_DEV_XMIT;
+		c->ts = 0;
+		record_stage(cfg, &r, sk);
+	}
 }
 
 static __always_inline void ip_output(struct sk_buff *skb, bool btf)
@@ -846,7 +888,6 @@ static __always_inline void ip_output(struct sk_buff *skb, bool btf)
 	struct wf_config *cfg = wf_cfg();
 	struct sock *sk = KREAD(btf, skb, sk);
 	struct tcp_seg seg;
-	struct owner_ref unused = {};
 
 	if (!cfg || !sk)
 		return;
@@ -854,7 +895,7 @@ static __always_inline void ip_output(struct sk_buff *skb, bool btf)
 
 	if (!st || !skb_tcp_seg(skb, &seg, btf) || !seg.len)
 		return;
-	tx_transmit(cfg, sk, st, &seg, &unused);
+	tx_transmit(cfg, sk, st, &seg);
 }
 
 /* The skb's device transmits without a qdisc (loopback, a default veth). */
@@ -898,26 +939,33 @@ static __always_inline void dev_queue(struct sk_buff *skb)
 		return;
 
 	struct skb_queued q = {};
+	__u64 key = (__u64)skb;
+	bool direct = queueless(skb);
+	__u64 *inline_slot = direct ? bpf_map_lookup_elem(&wf_skb_inline, &zero) : NULL;
 
-	/* With ip_local_out hooked, its program already matched the calls. */
-	if (!cfg->tx_match_at_dev_queue)
-		owner_ref_of(cfg, st->cookie, &q.owner, NULL);
-	else if (!tx_transmit(cfg, sk, st, &seg, &q.owner))
-		q.owner.kind = OWNER_NONE; /* no call of an owner carries it */
+	if (inline_slot)
+		*inline_slot = key;
 	count_hit(WF_HOOK_DEV_QUEUE);
+	/* Without ip_local_out, the calls are matched here, and timed through
+	 * the queue as timestamping times them: from their last byte entering
+	 * it to the driver taking it, which a device without a queue does now. */
+	if (cfg->tx_match_at_dev_queue) {
+		tx_transmit(cfg, sk, st, &seg);
+		if (direct)
+			calls_transmitted(cfg, st, &seg, sk);
+		return;
+	}
+	/* With ip_local_out hooked, its program already matched the calls: the
+	 * skb is timed through the queue, for the socket's owner. */
+	owner_ref_of(cfg, st->cookie, &q.owner, NULL);
 	q.ts = seg.now;
 	q.cookie = st->cookie;
 	q.bytes = seg.len;
 	q.seq = seg.seq;
 	q.tgid = st->tgid;
 	q.sk = (__u64)sk;
-	__u64 key = (__u64)skb;
 
-	if (queueless(skb)) {
-		__u64 *slot = bpf_map_lookup_elem(&wf_skb_inline, &zero);
-
-		if (slot)
-			*slot = key;
+	if (direct) {
 		dev_queue_done(cfg, &q, q.ts, WF_HOOK_DEV_QUEUE);
 		return;
 	}
@@ -946,6 +994,15 @@ static __always_inline void dev_xmit(struct sk_buff *skb)
 			count_hit(WF_HOOK_DEV_XMIT);
 			return;
 		}
+	}
+	if (cfg->tx_match_at_dev_queue) {
+		struct sock *sk = skb->sk;
+		struct sock_state *st = sk ? state_of(cfg, sk, true, false) : NULL;
+		struct tcp_seg seg;
+
+		if (st && skb_tcp_seg(skb, &seg, true) && seg.len)
+			calls_transmitted(cfg, st, &seg, sk);
+		return;
 	}
 	if (!skb_queued_used)
 		return;
@@ -1020,11 +1077,6 @@ static __always_inline void tstamp_sendmsg(struct bpf_sock_ops *skops, struct bp
 	tx_call_new(cfg, st, start, end);
 }
 
-/* Whether the call's last byte is in the segment. */
-static __always_inline bool call_ends_in(struct tx_call *c, struct tcp_seg *seg)
-{
-	return c->ts && seq_before(seg->seq, c->end) && !seq_before(seg->seq + seg->len, c->end);
-}
 
 /* The stamped skb entered the device queue: each call ending in it has
  * reached IP output whole (and its first byte too, when the skb holds it). */
@@ -1053,26 +1105,6 @@ static __always_inline void calls_scheduled(struct wf_config *cfg, struct sock_s
 	}
 }
 
-/* The driver took the stamped skb: its calls' device-queue time ends. */
-static __always_inline void calls_transmitted(struct wf_config *cfg, struct sock_state *st, struct tcp_seg *seg,
-					      struct sock *sk)
-{
-	count_hit(WF_HOOK_DEV_XMIT);
-#pragma clang loop unroll(disable)
-	for (int i = 0; i < TX_CALLS; i++) {
-		struct tx_call *c = &st->calls[(st->next + i) & (TX_CALLS - 1)];
-		struct stage_rec r = {};
-
-		if (!call_ends_in(c, seg) || !(c->flags & CALL_SCHEDULED))
-			continue;
-		call_rec(&r, st, c, WF_STAGE_DEV_QUEUE, seg->now, c->end);
-		r.duration = seg->now - c->ts_hi;
-		/* A qdisc may run the transmit on another CPU, without the socket's lock. */
-		r.hook = WF_HOOK_DEV_XMIT;
-		c->ts = 0;
-		record_stage(cfg, &r, sk);
-	}
-}
 
 /* A stamp: the pending calls of its skb's socket, which has state, as stamps
  * come only for skbs of calls recorded at SENDMSG. A device without a queue

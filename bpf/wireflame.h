@@ -117,8 +117,9 @@ struct wf_config {
 	__u32 generation;          /* bumped when the pid or cgroup set changes */
 	__u32 state_in_hash;       /* a kprobe is attached: keep socket state in a hash */
 	__u32 owners_used;         /* user space has written an owner: look them up */
-	__u32 tx_tstamp;           /* sends are timed by timestamping (for readers of the pinned map: a
-	                            * call's device-queue stage is recorded once its last byte left) */
+	__u32 tx_at_driver;        /* for readers of the pinned map: a send call's device-queue stage is
+	                            * recorded once the driver took its last byte (timestamping, or the
+	                            * tracepoints matching calls at net_dev_queue) */
 	__u32 npids;               /* tgids in the pid set; pids[] holds them when few */
 	__u32 pids[WF_INLINE_PIDS];
 };

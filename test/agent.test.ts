@@ -27,7 +27,7 @@ test('a service tags its socket through the agent\'s pinned maps and reads its k
   assert.ok(existsSync(`${pinDir}/wf_owners`), 'the shared map is pinned');
 
   const maps = PinnedMaps.open(pinDir);
-  assert.equal(maps.sendEndsAtDriver, true, 'the pinned config says sends are timed by timestamping');
+  assert.equal(maps.sendEndsAtDriver, true, 'the pinned config says a send ends when the driver took its last byte');
   const { server, port } = await echoServer(3);
   // A failed assertion must not leave the server open: the test file would never exit.
   t.after(() => server.close());

@@ -7,6 +7,7 @@ import {
   chooseHooks,
   matchAtDevQueue,
   programsToLoad,
+  sendEndsAtDriver,
   stateInHash,
   type Prober,
 } from '../src/kernel/hooks.ts';
@@ -25,6 +26,7 @@ test('where the kernel stamps sends for BPF, one sockops program serves the thre
     for (const c of choices) assert.equal(c.mode, SEND_HOOKS.includes(c.name) ? 'sockops' : 'tp_btf', c.name);
     assert.deepEqual([...programsToLoad(choices)].filter((p) => !p.endsWith('_btf')), ['wf_tstamp_sockops', 'wf_tstamp_existing']);
     assert.ok(!matchAtDevQueue(choices) && !stateInHash(choices));
+    assert.ok(sendEndsAtDriver(choices), "the driver's stamp ends each call's device-queue stage");
   }
 });
 
@@ -41,6 +43,7 @@ test('without timestamping, fentry wins where it exists', () => {
   assert.equal(byName.ip_local_out?.mode, 'fentry');
   assert.equal(byName.dev_xmit?.mode, 'tp_btf');
   assert.ok(!matchAtDevQueue(chooseHooks(noTimestamping)), 'ip_local_out matches sends itself');
+  assert.ok(!sendEndsAtDriver(chooseHooks(noTimestamping)), 'and the device queue times skbs, not calls');
 });
 
 test('without timestamping, fentry and kprobes, every hook falls back to tp_btf and says why', () => {
@@ -54,7 +57,8 @@ test('without timestamping, fentry and kprobes, every hook falls back to tp_btf 
     'kprobe tcp_sendmsg: EOPNOTSUPP',
   ]);
   assert.ok(matchAtDevQueue(choices), 'net_dev_queue must match sends when ip_local_out is not hooked');
-  assert.ok(!stateInHash(choices), 'tracing programs keep socket state in socket storage');
+  assert.ok(sendEndsAtDriver(choices), 'and so times each call through the device queue');
+  assert.ok(!stateInHash(choices), 'tracing programs keep socket state in slots or socket storage');
 });
 
 test('kprobes are the second choice after fentry', () => {

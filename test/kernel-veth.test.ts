@@ -57,6 +57,8 @@ for (const path of sendPaths()) {
         assert.fail(`${bytes(slow)} of ${CHUNK * ROUNDS} bytes through the veth seen at the device queue: ${why}`);
       }
       assert.equal(bytes(fast), CHUNK * ROUNDS, 'every byte through loopback too');
+      // Timed per send call, on both paths: a span's bytes have left once its calls' device-queue stages cover them.
+      assert.deepEqual(slow.map((e) => e.bytes), Array(ROUNDS).fill(CHUNK), 'one device-queue stage per call');
       const slowMax = slow.reduce((m, e) => (e.durationNs > m ? e.durationNs : m), 0n);
       const fastMax = fast.reduce((m, e) => (e.durationNs > m ? e.durationNs : m), 0n);
       // 64 KB at 50 Mbit/s is ~10 ms on the wire once tbf's burst is spent.

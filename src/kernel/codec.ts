@@ -75,8 +75,8 @@ export interface KernelConfig {
   stateInHash: boolean;
   /** An owner was written: until then the programs skip the shared-map lookup. */
   ownersUsed: boolean;
-  /** Sends are timed by timestamping: a call's device-queue stage is recorded once its last byte left. */
-  txTimestamping: boolean;
+  /** A send call's device-queue stage is recorded once the driver took its last byte (see hooks.ts, sendEndsAtDriver). */
+  sendEndsAtDriver: boolean;
   /** The pid set, compared in place by the kernel when it has at most INLINE_PIDS. */
   pids: readonly number[];
 }
@@ -153,7 +153,7 @@ export function encodeConfig(config: KernelConfig): Buffer {
   buf.writeUInt32LE(config.generation, CONFIG.fields.generation.offset);
   buf.writeUInt32LE(config.stateInHash ? 1 : 0, CONFIG.fields.state_in_hash.offset);
   buf.writeUInt32LE(config.ownersUsed ? 1 : 0, CONFIG.fields.owners_used.offset);
-  buf.writeUInt32LE(config.txTimestamping ? 1 : 0, CONFIG.fields.tx_tstamp.offset);
+  buf.writeUInt32LE(config.sendEndsAtDriver ? 1 : 0, CONFIG.fields.tx_at_driver.offset);
   buf.writeUInt32LE(config.pids.length, CONFIG.fields.npids.offset);
   if (config.pids.length <= INLINE_PIDS) {
     config.pids.forEach((pid, i) => buf.writeUInt32LE(pid, CONFIG.fields.pids.offset + 4 * i));
@@ -161,8 +161,8 @@ export function encodeConfig(config: KernelConfig): Buffer {
   return buf;
 }
 
-/** Whether the config says sends are timed by timestamping. */
-export const configTxTimestamping = (buf: Buffer): boolean => buf.readUInt32LE(CONFIG.fields.tx_tstamp.offset) !== 0;
+/** Whether the config says a send call's device-queue stage ends when the driver took its last byte. */
+export const configSendEndsAtDriver = (buf: Buffer): boolean => buf.readUInt32LE(CONFIG.fields.tx_at_driver.offset) !== 0;
 
 /** A u64 as a number (exact below 2^53). */
 export const readU64 = (buf: Buffer, offset: number): number => buf.readUInt32LE(offset) + buf.readUInt32LE(offset + 4) * 2 ** 32;

@@ -184,9 +184,14 @@ export function stateInHash(choices: readonly HookChoice[]): boolean {
   return choices.some((c) => c.mode === 'kprobe');
 }
 
-/** The driver's stamp ends each send call's device-queue stage. */
-export function txTimestamping(choices: readonly HookChoice[]): boolean {
-  return choices.some((c) => c.name === 'dev_xmit' && c.mode === 'sockops');
+/**
+ * Each send call's device-queue stage ends when the driver takes its last
+ * byte: with timestamping (the driver's stamp), and with the tracepoints
+ * when net_dev_queue matches the calls. With ip_local_out hooked (fentry,
+ * kprobe) the device queue times skbs instead.
+ */
+export function sendEndsAtDriver(choices: readonly HookChoice[]): boolean {
+  return choices.some((c) => c.name === 'dev_xmit' && c.mode === 'sockops') || matchAtDevQueue(choices);
 }
 
 /** ip_local_out fell back to net_dev_queue, which must then match sends. */

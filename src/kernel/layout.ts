@@ -100,7 +100,7 @@ export const CONFIG = {
     generation: u32(16),
     state_in_hash: u32(20),
     owners_used: u32(24),
-    tx_tstamp: u32(28),
+    tx_at_driver: u32(28),
     npids: u32(32),
     pids: bytes(36, 4 * INLINE_PIDS),
   },

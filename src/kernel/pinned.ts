@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { loadNative, type NativeError } from './addon.ts';
 import { KernelUnavailableError } from './session.ts';
-import { configTxTimestamping, encodeU32 } from './codec.ts';
+import { configSendEndsAtDriver, encodeU32 } from './codec.ts';
 import { CONFIG } from './layout.ts';
 import { CONFIG_MAP, SHARED_MAPS, SharedMaps, type SharedMapFds } from './shared-maps.ts';
 
@@ -41,7 +41,7 @@ export class PinnedMaps extends SharedMaps {
       const code = (err as NativeError).code ?? 'error';
       throw new KernelUnavailableError(`kernel stages off: no Wireflame agent maps in ${dir} (${code}): is wireflame agent running?`);
     }
-    return new PinnedMaps(fds as SharedMapFds, config !== null && configTxTimestamping(config));
+    return new PinnedMaps(fds as SharedMapFds, config !== null && configSendEndsAtDriver(config));
   }
 
   close(): void {

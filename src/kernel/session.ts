@@ -37,7 +37,7 @@ import {
   matchAtDevQueue,
   programsToLoad,
   stateInHash,
-  txTimestamping,
+  sendEndsAtDriver,
   type HookChoice,
   type Prober,
 } from './hooks.ts';
@@ -123,7 +123,7 @@ export class KernelSession extends SharedMaps {
       keyof typeof MAPS,
       number
     >;
-    super(native, fds, txTimestamping(hooks));
+    super(native, fds, sendEndsAtDriver(hooks));
     this.fds = fds;
     this.object = object;
     this.hooks = hooks;
@@ -195,7 +195,7 @@ export class KernelSession extends SharedMaps {
       generation: 0,
       stateInHash: stateInHash(hooks),
       ownersUsed: options.sharedOwners ?? false,
-      txTimestamping: this.sendEndsAtDriver,
+      sendEndsAtDriver: this.sendEndsAtDriver,
       pids,
     };
     this.writeConfig(config);

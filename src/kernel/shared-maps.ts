@@ -43,8 +43,8 @@ export class SharedMaps {
   private readonly shared: SharedMapFds;
   /**
    * A send call's device-queue stage is recorded once the driver took its
-   * last byte (the timestamping path): a span's bytes have left when that
-   * stage covers them.
+   * last byte (see hooks.ts, sendEndsAtDriver): a span's bytes have left
+   * when that stage covers them.
    */
   readonly sendEndsAtDriver: boolean;
 
