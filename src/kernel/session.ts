@@ -36,8 +36,8 @@ import {
   chooseHooks,
   matchAtDevQueue,
   programsToLoad,
-  stateInHash,
   sendEndsAtDriver,
+  stateInHash,
   type HookChoice,
   type Prober,
 } from './hooks.ts';
