@@ -8,11 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import type { Backend } from '../src/load/backends/child.ts';
 import { startPostgres } from '../src/load/backends/postgres.ts';
 import { startRedis } from '../src/load/backends/redis.ts';
-import { createTestHost, type TestHost } from './helpers/netns.ts';
+import { wireflamePrograms } from './helpers/bpf.ts';
+import { createTestHost } from './helpers/netns.ts';
+import { sendPaths } from './helpers/send-paths.ts';
 import { fixture, startTracedService, type TracedService } from './helpers/service.ts';
 
 const REQUESTS = 5;
@@ -21,46 +23,56 @@ const BYTES = 2_000_000;
 const RATE_BITS = 100e6;
 const BURST_BYTES = 256 * 1024;
 
-let host: TestHost | undefined;
-let service: TracedService | undefined;
 let redis: Backend | undefined;
 let postgres: Backend | undefined;
-after(async () => {
-  await service?.stop();
-  host?.remove();
-  await Promise.all([redis?.stop(), postgres?.stop()]);
-});
+after(() => Promise.all([redis?.stop(), postgres?.stop()]));
 
-test('the fused profile weighs the burnt CPU and the device-queue delay as injected', async (t) => {
-  [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
-  host = createTestHost({ rate: '100mbit', index: (process.pid % 200) + 1 });
-  const dir = mkdtempSync(join(tmpdir(), 'wireflame-delay-'));
-  service = await startTracedService(fixture('traced-service.ts'), {
-    LISTEN_HOST: host.localAddress,
-    WIREFLAME_KERNEL: 'self',
-    WIREFLAME_PROFILE_DIR: dir,
-    WIREFLAME_PROFILE_INTERVAL_US: '1000',
-    WIREFLAME_REDIS_URL: redis.url,
-    WIREFLAME_PG_URL: postgres.url,
-    OTEL_SERVICE_NAME: 'delay',
-  });
-  const port = new URL(service.url).port;
-  const { firstLine } = await host.runNode(`
-    import http from 'node:http';
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    for (let i = 0; i < ${REQUESTS}; i++) {
-      await new Promise((resolve, reject) =>
-        http.get({ host: '${host.localAddress}', port: ${port}, path: '/burn/${BURN_MS}/bytes/${BYTES}', agent }, (res) => {
-          res.resume();
-          res.on('end', resolve);
-        }).on('error', reject));
+// With and without BPF timestamping: both send paths must wait for a response's last bytes to leave the qdisc.
+for (const path of sendPaths()) {
+  test(`${path.name} send path: the fused profile weighs the burnt CPU and the device-queue delay as injected`, { skip: path.missing ?? false }, async (t) => {
+    if (!redis || !postgres) [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+    const host = createTestHost({ rate: '100mbit', index: (process.pid % 200) + 1 });
+    let service: TracedService | undefined;
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'wireflame-delay-'));
+      service = await startTracedService(fixture('traced-service.ts'), {
+        LISTEN_HOST: host.localAddress,
+        WIREFLAME_KERNEL: 'self',
+        WIREFLAME_TIMESTAMPING: path.name === 'timestamping' ? 'auto' : 'off',
+        WIREFLAME_PROFILE_DIR: dir,
+        WIREFLAME_PROFILE_INTERVAL_US: '1000',
+        WIREFLAME_REDIS_URL: redis.url,
+        WIREFLAME_PG_URL: postgres.url,
+        OTEL_SERVICE_NAME: 'delay',
+      });
+      const port = new URL(service.url).port;
+      const { firstLine } = await host.runNode(`
+        import http from 'node:http';
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        for (let i = 0; i < ${REQUESTS}; i++) {
+          await new Promise((resolve, reject) =>
+            http.get({ host: '${host.localAddress}', port: ${port}, path: '/burn/${BURN_MS}/bytes/${BYTES}', agent }, (res) => {
+              res.resume();
+              res.on('end', resolve);
+            }).on('error', reject));
+        }
+        console.log('done');
+      `);
+      assert.equal(firstLine, 'done');
+      const sendProgram = path.name === 'timestamping' ? 'wf_tstamp_sockops' : 'wf_sendmsg_btf';
+      assert.ok(wireflamePrograms().includes(sendProgram), `the service times sends with ${sendProgram}: ${wireflamePrograms().join(' ')}`);
+      await service.stop();
+      service = undefined;
+      checkProfile(t, readFileSync(join(dir, 'stacks.folded'), 'utf8'));
+    } finally {
+      await service?.stop();
+      host.remove();
     }
-    console.log('done');
-  `);
-  assert.equal(firstLine, 'done');
-  await service.stop();
+  });
+}
 
-  const rows = readFileSync(join(dir, 'stacks.folded'), 'utf8')
+function checkProfile(t: TestContext, folded: string): void {
+  const rows = folded
     .trim()
     .split('\n')
     .map((line) => {
@@ -82,4 +94,4 @@ test('the fused profile weighs the burnt CPU and the device-queue delay as injec
   for (const [f, ns] of rows) top.set(f[2]!, (top.get(f[2]!) ?? 0) + ns);
   const ranked = [...top].sort((a, b) => b[1] - a[1]).map(([name]) => name);
   assert.ok(ranked.slice(0, 3).some((n) => n.startsWith('[kernel]')), `a kernel stage ranks in the top 3: ${ranked.join(', ')}`);
-});
+}

@@ -130,6 +130,9 @@ test('settings: defaults, and one line naming the bad variable', () => {
   assert.throws(() => tracingConfig({ WIREFLAME_KERNEL: 'maybe' }), /WIREFLAME_KERNEL must be one of auto, agent, self, off/);
   assert.throws(() => tracingConfig({ WIREFLAME_OTLP_ENDPOINT: '127.0.0.1:4317' }), /must be an http:\/\/ or https:\/\/ URL/);
   assert.throws(() => tracingConfig({ WIREFLAME_EXPORT_MAX_IN_FLIGHT: '0' }), /positive integer/);
+  assert.equal(c.timestamping, true);
+  assert.equal(tracingConfig({ WIREFLAME_TIMESTAMPING: 'off' }).timestamping, false);
+  assert.throws(() => tracingConfig({ WIREFLAME_TIMESTAMPING: 'no' }), /^TracingConfigError: WIREFLAME_TIMESTAMPING must be auto or off, got "no"$/);
 });
 
 test('pg operation names come from the statement', () => {

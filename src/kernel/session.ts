@@ -32,6 +32,7 @@ import {
 import { cgroup2Root, environmentProblem, readEnvironment } from './environment.ts';
 import { CONFIG_MAP, SHARED_MAPS, SharedMaps } from './shared-maps.ts';
 import {
+  HOOKS,
   candidateKey,
   chooseHooks,
   matchAtDevQueue,
@@ -57,6 +58,8 @@ export interface KernelOptions {
   prober?: Prober;
   /** Other processes write socket owners (an agent serving pinned maps): look them up from the start. */
   sharedOwners?: boolean;
+  /** false: the send hooks do without BPF timestamping, as on kernels before 6.14 (default: use it where the kernel has it). */
+  timestamping?: boolean;
 }
 
 /** Kernel data cannot be had; `message` is one line saying why. */
@@ -146,6 +149,11 @@ export class KernelSession extends SharedMaps {
     }
     const prober = options.prober ?? nativeProber(native);
     const failed = new Map<string, string>();
+    if (options.timestamping === false) {
+      for (const hook of HOOKS) {
+        for (const c of hook.candidates.filter((c) => c.mode === 'sockops')) failed.set(candidateKey(hook.name, c), 'turned off');
+      }
+    }
     // A mode the probe allowed can still fail in the verifier or at attach:
     // drop that hook's mode and retry with the next one.
     for (;;) {

@@ -27,6 +27,8 @@ export interface TracingConfig {
   profileIntervalMicros: number;
   /** Heap sampling interval in bytes; 0: no heap profile. */
   heapIntervalBytes: number;
+  /** Programs this process loads may time sends by BPF timestamping (false: the fallback hooks). */
+  timestamping: boolean;
 }
 
 /**
@@ -75,6 +77,8 @@ const KERNEL_MODES: readonly KernelMode[] = ['auto', 'agent', 'self', 'off'];
 export function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig {
   const kernel = (env.WIREFLAME_KERNEL || 'auto') as KernelMode;
   if (!KERNEL_MODES.includes(kernel)) throw new TracingConfigError(`WIREFLAME_KERNEL must be one of ${KERNEL_MODES.join(', ')}, got "${kernel}"`);
+  const timestamping = env.WIREFLAME_TIMESTAMPING || 'auto';
+  if (timestamping !== 'auto' && timestamping !== 'off') throw new TracingConfigError(`WIREFLAME_TIMESTAMPING must be auto or off, got "${timestamping}"`);
   const endpoint = env.WIREFLAME_OTLP_ENDPOINT || undefined;
   if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) {
     throw new TracingConfigError(`WIREFLAME_OTLP_ENDPOINT must be an http:// or https:// URL, got "${endpoint}"`);
@@ -92,5 +96,6 @@ export function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig {
     profileDir: env.WIREFLAME_PROFILE_DIR || undefined,
     profileIntervalMicros: count(env, 'WIREFLAME_PROFILE_INTERVAL_US', Math.round(1e6 / DEFAULT_PROFILE_HZ), 1),
     heapIntervalBytes: count(env, 'WIREFLAME_HEAP_INTERVAL_BYTES', HEAP_INTERVAL_BYTES, 0),
+    timestamping: timestamping === 'auto',
   };
 }

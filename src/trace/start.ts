@@ -75,7 +75,7 @@ function openKernel(config: TracingConfig): KernelLink | string {
   }
   try {
     // Owners are written from the first request on: look them up from the start.
-    const session = KernelSession.open({ filter: { kind: 'pids', pids: [process.pid] }, sharedOwners: true });
+    const session = KernelSession.open({ filter: { kind: 'pids', pids: [process.pid] }, sharedOwners: true, timestamping: config.timestamping });
     const hooks = session.hooks.map((h) => `${h.name}=${h.mode}`).join(',');
     return { maps: session, source: 'self', hooks, close: () => session.close() };
   } catch (err) {
