@@ -540,49 +540,49 @@ static __always_inline struct sock_state *state_slot(__u64 cookie, bool claim)
 	return st->cookie == cookie ? st : NULL;
 }
 
-/* A tracing program's socket's state: its slot, else its socket storage. A
- * socket's cookie is generated on first use: a plain load reads it after. */
-static __always_inline struct sock_state *traced_sock_state(struct sock *sk, bool create)
+/* A socket's state: its slot, else its socket storage. A socket's cookie is
+ * generated on first use: a plain load reads it after. A sockops program
+ * says so (in_sockops, a constant: the verifier walks both ways of a test on
+ * the context, and refuses a tracing program's helpers on either) and passes
+ * its context, which its helpers take in place of the socket. */
+static __always_inline struct sock_state *sock_state_of(struct sock *sk, bool in_sockops,
+							struct bpf_sock_ops *skops, bool create)
 {
 	__u64 cookie = sk->__sk_common.skc_cookie.counter;
 	struct sock_state *st = state_slot(cookie, false);
+	void *storage_sk = sk;
 
 	if (st)
 		return st;
 	/* Most packets are of sockets no program gave state to (those of
 	 * processes outside the filter): field reads tell, where the helpers
 	 * are calls. */
-	if (!create)
-		return sk->sk_bpf_storage ? bpf_sk_storage_get(&wf_sk_state, sk, 0, 0) : NULL;
-	st = state_slot(cookie ? cookie : bpf_get_socket_cookie(sk), true);
-	return st ? st : bpf_sk_storage_get(&wf_sk_state, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-}
-
-/* The same for a sockops program, whose helpers take its context. */
-static __always_inline struct sock_state *sockops_sock_state(struct bpf_sock_ops *skops, struct sock *sk,
-							     bool create)
-{
-	__u64 cookie = sk->__sk_common.skc_cookie.counter;
-	struct sock_state *st = state_slot(cookie, false);
-	struct bpf_sock *ctx_sk = skops->sk;
-
-	if (st)
-		return st;
-	/* Kept in a register: the verifier refuses a second load of it. */
-	barrier_var(ctx_sk);
-	if (!ctx_sk || (!create && !sk->sk_bpf_storage))
+	if (!create && !sk->sk_bpf_storage)
 		return NULL;
-	if (!create)
-		return bpf_sk_storage_get(&wf_sk_state, ctx_sk, 0, 0);
-	st = state_slot(cookie ? cookie : bpf_get_socket_cookie(skops), true);
-	return st ? st : bpf_sk_storage_get(&wf_sk_state, ctx_sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (in_sockops) {
+		struct bpf_sock *ctx_sk = skops->sk;
+
+		/* Kept in a register: the verifier refuses a second load of it. */
+		barrier_var(ctx_sk);
+		if (!ctx_sk)
+			return NULL;
+		storage_sk = ctx_sk;
+	}
+	if (create) {
+		if (!cookie)
+			cookie = in_sockops ? bpf_get_socket_cookie(skops) : bpf_get_socket_cookie(sk);
+		st = state_slot(cookie, true);
+		if (st)
+			return st;
+	}
+	return bpf_sk_storage_get(&wf_sk_state, storage_sk, 0, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
 }
 
 static __always_inline struct sock_state *state_of(struct wf_config *cfg, struct sock *sk, bool btf,
 						   bool create)
 {
 	if (btf && !cfg->state_in_hash)
-		return traced_sock_state(sk, create);
+		return sock_state_of(sk, false, NULL, create);
 
 	__u64 key = (__u64)sk;
 	struct sock_state *st = bpf_map_lookup_elem(&wf_socks, &key);
@@ -596,10 +596,8 @@ static __always_inline struct sock_state *state_of(struct wf_config *cfg, struct
 /* The socket's state if the current task is observed, created on first
  * sight. An inline filter is checked first; a filter that needs a lookup
  * (many pids, cgroups) is skipped by a task that already passed it for this
- * socket under the current filter generation. A sockops program says so
- * (in_sockops, a constant: the verifier walks both ways of a test on the
- * context, and refuses a tracing program's helpers on either) and passes its
- * context, through which it reaches the socket's storage. */
+ * socket under the current filter generation. A sockops program passes
+ * in_sockops and its context, as to sock_state_of. */
 static __always_inline struct sock_state *observed_state(struct wf_config *cfg, struct sock *sk,
 							 bool btf, bool in_sockops, struct bpf_sock_ops *sockops,
 							 __u32 hook, bool *created)
@@ -610,14 +608,14 @@ static __always_inline struct sock_state *observed_state(struct wf_config *cfg, 
 	*created = false;
 	if (inline_filter && !task_observed(cfg, tgid))
 		return NULL;
-	struct sock_state *st = in_sockops ? sockops_sock_state(sockops, sk, false) : state_of(cfg, sk, btf, false);
+	struct sock_state *st = in_sockops ? sock_state_of(sk, true, sockops, false) : state_of(cfg, sk, btf, false);
 
 	if (st && st->tgid == tgid && st->filter_gen == cfg->generation)
 		return st;
 	if (!inline_filter && !task_observed(cfg, tgid))
 		return NULL;
 	if (!st) {
-		st = in_sockops ? sockops_sock_state(sockops, sk, true) : state_of(cfg, sk, btf, true);
+		st = in_sockops ? sock_state_of(sk, true, sockops, true) : state_of(cfg, sk, btf, true);
 		if (!st) {
 			count_map_full(hook);
 			return NULL;
@@ -938,7 +936,6 @@ static __always_inline void dev_queue(struct sk_buff *skb)
 	if (!st || !skb_tcp_seg(skb, &seg, true) || !seg.len)
 		return;
 
-	struct skb_queued q = {};
 	__u64 key = (__u64)skb;
 	bool direct = queueless(skb);
 	__u64 *inline_slot = direct ? bpf_map_lookup_elem(&wf_skb_inline, &zero) : NULL;
@@ -957,6 +954,8 @@ static __always_inline void dev_queue(struct sk_buff *skb)
 	}
 	/* With ip_local_out hooked, its program already matched the calls: the
 	 * skb is timed through the queue, for the socket's owner. */
+	struct skb_queued q = {};
+
 	owner_ref_of(cfg, st->cookie, &q.owner, NULL);
 	q.ts = seg.now;
 	q.cookie = st->cookie;
@@ -1077,7 +1076,6 @@ static __always_inline void tstamp_sendmsg(struct bpf_sock_ops *skops, struct bp
 	tx_call_new(cfg, st, start, end);
 }
 
-
 /* The stamped skb entered the device queue: each call ending in it has
  * reached IP output whole (and its first byte too, when the skb holds it). */
 static __always_inline void calls_scheduled(struct wf_config *cfg, struct sock_state *st, struct tcp_seg *seg,
@@ -1105,7 +1103,6 @@ static __always_inline void calls_scheduled(struct wf_config *cfg, struct sock_s
 	}
 }
 
-
 /* A stamp: the pending calls of its skb's socket, which has state, as stamps
  * come only for skbs of calls recorded at SENDMSG. A device without a queue
  * (loopback, a default veth) stamps at its driver right after the queue
@@ -1120,7 +1117,7 @@ static __noinline void tstamp(struct bpf_sock_ops *skops, struct bpf_sock_ops_ke
 	if (at_queue && direct)
 		return;
 	struct wf_config *cfg = wf_cfg();
-	struct sock_state *st = sockops_sock_state(skops, k->sk, false);
+	struct sock_state *st = sock_state_of(k->sk, true, skops, false);
 	struct tcp_seg seg;
 
 	if (!cfg || !st || !skb_tcp_seg(k->skb, &seg, true) || !seg.len)
