@@ -54,7 +54,9 @@ function nsPerRequest(tracer: Tracer, on = socket): number {
     kernelStage(parkedAt, i);
     const span = tracer.startServer('GET /', on, undefined);
     // The handler runs in the request's context, where fastify names its route.
-    tracer.run(span, on, () => tracer.rename(span, 'GET /hello'));
+    // As for a request read by Node's parser, whose callback scope would restore the context after.
+    tracer.enter(span, on);
+    tracer.rename(span, 'GET /hello');
     for (const at of sendStages) kernelStage(at, i);
     tracer.finishServer(span, 200, undefined, 200);
   }

@@ -64,6 +64,11 @@ export class Tracer {
     this.options = options;
   }
 
+  /** Whether a finished request waits for its last bytes to leave: then finishServer needs the bytes it wrote. */
+  get awaitsSend(): boolean {
+    return this.options.owners !== null;
+  }
+
   /** The request span the current async context belongs to. */
   current(): SpanRecord | undefined {
     return this.als.getStore();
@@ -83,6 +88,20 @@ export class Tracer {
       labels.label(span);
       return fn();
     });
+  }
+
+  /**
+   * Makes span, arrived on socket, the current request until the callback
+   * running now returns to Node's native code, whose callback scope then
+   * restores the context it found (as it does for every callback it makes).
+   * Only for a caller known to run in such a callback: run() restores the
+   * context itself, at the price of a second copy of the context frame
+   * (AsyncLocalStorage.run enters the prior store anew on its way out).
+   */
+  enter(span: SpanRecord, socket: Socket | null): void {
+    this.als.enterWith(span);
+    const labels = this.options.labels;
+    if (labels && !labels.enter(span, socket)) labels.label(span);
   }
 
   /** Names the current request anew, once its route is known. */
@@ -120,6 +139,7 @@ export class Tracer {
    * The response is written. `bytesWritten` is what the span wrote to its
    * socket: until the kernel has sent that much, its send stages go on, and
    * the span waits for them (a few ms for a large response, at most ~1 s).
+   * Read only when awaitsSend.
    */
   finishServer(span: SpanRecord, status: number, error: string | undefined, bytesWritten: number): void {
     if (span.endNs) return;

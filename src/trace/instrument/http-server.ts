@@ -12,14 +12,30 @@ import type { Tracer } from '../tracer.ts';
 import type { SpanRecord } from '../span-record.ts';
 
 const SPAN = Symbol('wireflame.span');
-const WRITTEN_BEFORE = Symbol('wireflame.writtenBefore');
+const WRITTEN = Symbol('wireflame.written');
 
-type Traced = { [SPAN]?: SpanRecord; [WRITTEN_BEFORE]?: number };
+type Traced = { [SPAN]?: SpanRecord };
+/** A server socket, with what it had written when its last response finished (set once per socket: see SocketState). */
+type Counted = Socket & { [WRITTEN]?: number };
+/** Node's HTTP server socket, with the parser reading its requests (an internal field, read defensively). */
+type ParsedSocket = Socket & { parser?: { incoming?: unknown } | null };
 
 function pathOf(url: string | undefined): string {
   if (!url) return '/';
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
+}
+
+/**
+ * What the response finishing now wrote: the socket's bytes since the last
+ * one finished. Node writes a connection's responses in order, a pipelined
+ * one only after those before it, so each finish closes its own share.
+ */
+function responseBytes(socket: Counted): number {
+  const total = socket.bytesWritten;
+  const written = total - (socket[WRITTEN] ?? total);
+  socket[WRITTEN] = total;
+  return written;
 }
 
 export function instrumentHttpServer(tracer: Tracer): void {
@@ -40,17 +56,24 @@ export function instrumentHttpServer(tracer: Tracer): void {
     span.attributes['http.request.method'] = method;
     span.attributes['url.path'] = path;
     res[SPAN] = span;
-    res[WRITTEN_BEFORE] = req.socket.bytesWritten;
+    // A socket's bytesWritten is a getter that walks its buffers: read at
+    // each response's finish only, and only when the tracer waits for sends.
+    if (tracer.awaitsSend) (req.socket as Counted)[WRITTEN] ??= req.socket.bytesWritten;
+    // Emitted by Node's HTTP parser, in the native callback that read the
+    // request: that callback's scope restores the context when it returns.
+    if ((req.socket as ParsedSocket).parser?.incoming === req) {
+      tracer.enter(span, req.socket as Socket);
+      return emit.call(this, event, req, res);
+    }
     return tracer.run(span, req.socket as Socket, () => emit.call(this, event, req, res));
   } as typeof emit;
 
   subscribe('http.server.response.finish', (message) => {
-    const { response, socket } = message as { response: ServerResponse & Traced; socket: Socket };
+    const { response, socket } = message as { response: ServerResponse & Traced; socket: Counted };
     const span = response[SPAN];
     if (!span) return;
     const status = response.statusCode;
-    const written = socket.bytesWritten - (response[WRITTEN_BEFORE] ?? socket.bytesWritten);
-    tracer.finishServer(span, status, status >= 500 ? `HTTP ${status}` : undefined, written);
+    tracer.finishServer(span, status, status >= 500 ? `HTTP ${status}` : undefined, tracer.awaitsSend ? responseBytes(socket) : 0);
   });
 
   // Fastify announces each instance as it is created; an onRoute hook added
