@@ -17,7 +17,7 @@ import type { StageAgg } from '../src/kernel/codec.ts';
 import { monoNs } from '../src/trace/clock.ts';
 import { OtlpSink } from '../src/trace/otlp-sink.ts';
 import { newSpan, type SpanRecord } from '../src/trace/span-record.ts';
-import { newSpanId, newTraceId } from '../src/trace/trace-context.ts';
+import { TraceId, newSpanId } from '../src/trace/trace-context.ts';
 import { startNullCollector } from './lib/collector.ts';
 import { median } from './lib/wrk.ts';
 
@@ -33,7 +33,7 @@ const stage = (firstNs: number, ns: number, bytes: number): StageAgg => ({ sumNs
 /** A GET request as the hello target serves it, and what the kernel saw of it on loopback. */
 const request = (withKernel: boolean): SpanRecord => {
   const t = monoNs();
-  const span = newSpan({ traceId: newTraceId(), spanId: newSpanId(), parentSpanId: undefined, kind: 'server', name: 'GET /', startNs: t });
+  const span = newSpan({ traceId: TraceId.random().toHex(), spanId: newSpanId(), parentSpanId: undefined, kind: 'server', name: 'GET /', startNs: t });
   span.endNs = t + 60_000;
   span.attributes = { 'http.request.method': 'GET', 'url.path': '/', 'http.route': '/', 'http.response.status_code': 200 };
   if (withKernel) {

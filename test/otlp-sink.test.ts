@@ -11,7 +11,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { monoNs } from '../src/trace/clock.ts';
 import { OtlpSink } from '../src/trace/otlp-sink.ts';
 import { newSpan } from '../src/trace/span-record.ts';
-import { newSpanId, newTraceId } from '../src/trace/trace-context.ts';
+import { TraceId, newSpanId } from '../src/trace/trace-context.ts';
 import { startOtlpReceiver } from './helpers/otlp-receiver.ts';
 
 const receiver = await startOtlpReceiver();
@@ -31,7 +31,7 @@ test('a request that fills a batch is not where the batch is exported', async ()
     const count = 300;
     for (let i = 0; i < count; i++) {
       request.run(`request ${i}`, () => {
-        const span = newSpan({ traceId: newTraceId(), spanId: newSpanId(), parentSpanId: undefined, kind: 'server', name: `GET /${i}`, startNs: monoNs() });
+        const span = newSpan({ traceId: TraceId.random().toHex(), spanId: newSpanId(), parentSpanId: undefined, kind: 'server', name: `GET /${i}`, startNs: monoNs() });
         span.endNs = monoNs();
         sink.submit(span);
       });

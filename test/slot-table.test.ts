@@ -6,11 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { SLOT, SLOTS, STAGE_AGG, STAGES } from '../src/kernel/layout.ts';
 import { SLOT_TABLE_BYTES, SlotTable } from '../src/kernel/slot-table.ts';
-import { idWords, newSpanId, newTraceId } from '../src/trace/trace-context.ts';
+import { SpanId, TraceId, idWords } from '../src/trace/trace-context.ts';
 
-const ids = (traceId: string, spanId: string): Uint32Array => {
+const ids = (trace: TraceId, span: SpanId): Uint32Array => {
   const words = new Uint32Array(6);
-  idWords(traceId, spanId, words);
+  idWords(trace, span, words);
   return words;
 };
 
@@ -38,18 +38,18 @@ test('an owner change writes the ids and a new generation; a read under an old g
   assert.equal(table.claim(cookie + BigInt(SLOTS)), -1, 'another live socket with the same slot goes to the hash');
 
   for (let i = 0; i < 50; i++) {
-    // Ids made here, and ids from elsewhere (a traceparent's), which are decoded.
-    const traceId = i % 2 ? newTraceId() : randomBytes(16).toString('hex');
-    const spanId = i % 3 ? newSpanId() : randomBytes(8).toString('hex');
-    const gen = table.setOwner(slot, ids(traceId, spanId), true);
+    // Ids made here, whose digits come later, and ids from elsewhere (a traceparent's), which are decoded.
+    const trace = i % 2 ? TraceId.random() : TraceId.fromHex(randomBytes(16).toString('hex'));
+    const span = i % 3 ? SpanId.random() : SpanId.fromHex(randomBytes(8).toString('hex'));
+    const gen = table.setOwner(slot, ids(trace, span), true);
     const base: number = slot * SLOT.size;
-    assert.equal(Buffer.from(memory, base + SLOT.fields.trace_id.offset, 16).toString('hex'), traceId);
-    assert.equal(Buffer.from(memory, base + SLOT.fields.span_id.offset, 8).toString('hex'), spanId);
+    assert.equal(Buffer.from(memory, base + SLOT.fields.trace_id.offset, 16).toString('hex'), trace.toHex());
+    assert.equal(Buffer.from(memory, base + SLOT.fields.span_id.offset, 8).toString('hex'), span.toHex());
     assert.equal(view.getUint32(base + SLOT.fields.gen.offset, true), gen);
     assert.equal(table.read(slot, gen), null, 'a new owner starts with no stages');
   }
 
-  const gen = table.setOwner(slot, ids(newTraceId(), newSpanId()), false);
+  const gen = table.setOwner(slot, ids(TraceId.random(), SpanId.random()), false);
   // Monotonic ns of a machine up for 100 days: still exact as a number.
   const first = 100 * 86_400e9 + 123;
   kernelAdds(view, slot, STAGES.indexOf('tx_send'), { sum: 2_500, count: 2, bytes: 70_000, first, last: first + 4_001 });
@@ -60,6 +60,6 @@ test('an owner change writes the ids and a new generation; a read under an old g
     ['tx_send'],
   );
   assert.equal(table.read(slot, gen - 1), null);
-  assert.notEqual(table.setOwner(slot, ids(newTraceId(), newSpanId()), false), gen);
+  assert.notEqual(table.setOwner(slot, ids(TraceId.random(), SpanId.random()), false), gen);
   assert.equal(table.read(slot, gen), null, 'the stages stay with the owner they were added under');
 });

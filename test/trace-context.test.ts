@@ -1,7 +1,7 @@
 // W3C traceparent: honoured when valid, ignored (a new trace starts) when not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatTraceparent, newSpanId, newTraceId, parseTraceparent } from '../src/trace/trace-context.ts';
+import { SpanId, TraceId, formatTraceparent, newSpanId, parseTraceparent } from '../src/trace/trace-context.ts';
 
 test('a valid traceparent is parsed, and formats back the same', () => {
   const header = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -32,11 +32,24 @@ test('invalid traceparents are ignored', () => {
 test('fresh ids are hex of the right length and do not repeat', () => {
   const seen = new Set<string>();
   for (let i = 0; i < 10_000; i++) {
-    const t = newTraceId();
+    const t = TraceId.random().toHex();
     const s = newSpanId();
     assert.match(t, /^[0-9a-f]{32}$/);
     assert.match(s, /^[0-9a-f]{16}$/);
     seen.add(t);
   }
   assert.equal(seen.size, 10_000);
+});
+
+test('ids read back as the digits they were made from, and the words their digits spell', () => {
+  for (const hex of ['4bf92f3577b34da6a3ce929d0e0e4736', '00000000000000000000000000000001', 'ffffffffffffffffffffffffffffffff']) {
+    const id = TraceId.fromHex(hex);
+    assert.equal(new TraceId(id.w0, id.w1, id.w2, id.w3).toHex(), hex);
+  }
+  for (const hex of ['00f067aa0ba902b7', '8000000000000000', 'ffffffffffffffff']) {
+    const id = SpanId.fromHex(hex);
+    assert.equal(new SpanId(id.hi, id.lo).toHex(), hex);
+  }
+  const id = TraceId.random();
+  assert.equal(TraceId.fromHex(id.toHex()).w3, id.w3);
 });

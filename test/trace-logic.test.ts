@@ -87,7 +87,7 @@ test('stage child spans sit where the kernel saw them, clamped into their parent
   assert.deepEqual(stageIntervals(oneWrite, 0, 2000).map((s) => s.stage), ['tx_send'], 'a first byte that is the whole send is not repeated');
   const inPieces = { ...oneWrite, tx_send: agg({ sumNs: 80, firstNs: 900, lastNs: 980 }) };
   assert.deepEqual(stageIntervals(inPieces, 0, 2000).map((s) => s.stage), ['tx_first', 'tx_send']);
-  const span = { ...newSpan({ traceId: 'a', spanId: 'b', parentSpanId: undefined, kind: 'server', name: 'x', startNs: 600 }), kernel };
+  const span = Object.assign(newSpan({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), parentSpanId: undefined, kind: 'server', name: 'x', startNs: 600 }), { kernel });
   assert.equal(serverStartNs(span), 500, 'a request starts when its bytes began to wait');
   assert.equal(lastStageEndNs(kernel), 2100);
 });

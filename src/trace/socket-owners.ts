@@ -13,13 +13,13 @@ import type { SharedMaps } from '../kernel/shared-maps.ts';
 import type { SlotTable } from '../kernel/slot-table.ts';
 import { mergeStats } from './kernel-spans.ts';
 import { idWords } from './trace-context.ts';
+import type { SpanRecord } from './span-record.ts';
 
-/** Where a span's kernel time accumulates: a slot at a generation, or (slot -1) the hash, keyed by its ids. */
+/** Where a span's kernel time accumulates: a slot at a generation, or (slot -1) the hash, keyed by its owner's ids. */
 export interface KernelHold {
   slot: number;
   gen: number;
-  traceId: string;
-  spanId: string;
+  owner: SpanRecord;
   /**
    * What is already out of the kernel: on the hash path, every read so far;
    * on a slot, its stages as they were when the socket's next owner took it
@@ -83,10 +83,10 @@ export class SocketOwners {
   }
 
   /** From now on the socket's kernel time goes to the span; null when the socket cannot be tagged. */
-  own(socket: Socket, traceId: string, spanId: string, server: boolean): Owned | null {
+  own(socket: Socket, owner: SpanRecord, server: boolean): Owned | null {
     const s = socket as Socket & Tagged;
     const held = s[STATE]?.hold;
-    if (held && held.traceId === traceId && held.spanId === spanId) {
+    if (held && held.owner === owner) {
       this.counters.unchanged++;
       return { hold: held, parked: null };
     }
@@ -102,14 +102,14 @@ export class SocketOwners {
       if (slot >= 0) {
         const slotParked = server ? this.slots.takeParked(slot) : null;
         parked ??= slotParked;
-        idWords(traceId, spanId, this.ids);
+        idWords(owner.trace, owner.id, this.ids);
         gen = this.slots.setOwner(slot, this.ids, server);
         this.counters.slotWrites++;
       } else {
-        this.maps.setOwner(cookie, { traceId, spanId, server });
+        this.maps.setOwner(cookie, { traceId: owner.traceId, spanId: owner.spanId, server });
         this.counters.hashWrites++;
       }
-      const hold: KernelHold = { slot, gen, traceId, spanId, settled: null, superseded: false };
+      const hold: KernelHold = { slot, gen, owner, settled: null, superseded: false };
       state.hold = hold;
       return { hold, parked };
     } catch {
@@ -124,7 +124,7 @@ export class SocketOwners {
     if (hold.superseded) return hold.settled;
     if (hold.slot >= 0) return this.slots.read(hold.slot, hold.gen);
     try {
-      const delta = this.maps.takeSpanStats(hold);
+      const delta = this.maps.takeSpanStats(hold.owner);
       if (delta) hold.settled = mergeStats(hold.settled, delta);
     } catch {
       this.counters.failed++;

@@ -7,58 +7,72 @@ import type { StageAgg } from '../kernel/codec.ts';
 import type { Stage } from '../kernel/layout.ts';
 import type { KernelHold } from './socket-owners.ts';
 import type { SampleLabel } from '../profile/connection-timeline.ts';
+import { SpanId, TraceId } from './trace-context.ts';
 
 export type AttributeValue = string | number | boolean;
 
-export interface SpanRecord {
-  traceId: string;
-  spanId: string;
+export type SpanKind = 'server' | 'client';
+
+/** Fields are set in the constructor, in one order: one object shape for every span, made for every request. */
+export class SpanRecord {
+  /** Shared with the trace's other spans. */
+  readonly trace: TraceId;
+  readonly id: SpanId;
   /** The caller's span: an incoming traceparent for a server span, the request's span for a client span. */
-  parentSpanId: string | undefined;
-  kind: 'server' | 'client';
+  readonly parentSpanId: string | undefined;
+  readonly kind: SpanKind;
   name: string;
   /** CLOCK_MONOTONIC ns. */
-  startNs: number;
+  readonly startNs: number;
   /** CLOCK_MONOTONIC ns; 0 while the span runs. */
-  endNs: number;
-  attributes: Record<string, AttributeValue>;
+  endNs = 0;
+  attributes: Record<string, AttributeValue> = {};
   /** The error message when the span failed. */
-  error: string | undefined;
+  error: string | undefined = undefined;
   /** Kernel time of the span's own socket; null when it had none or the kernel is off. */
-  kernel: Partial<Record<Stage, StageAgg>> | null;
+  kernel: Partial<Record<Stage, StageAgg>> | null = null;
   /** Client spans (backend calls) that ended inside this span. */
-  children: SpanRecord[];
+  children: SpanRecord[] = [];
   /** Where the kernel keeps this span's time while it runs; null when it owns no socket. */
-  hold: KernelHold | null;
+  hold: KernelHold | null = null;
   /** A server span's receive waits, parked by the kernel before the span began. */
-  parkedRx: StageAgg | null;
+  parkedRx: StageAgg | null = null;
   /**
    * What the profiler labels the request's samples with, when it labels
    * them one by one (a request not on an HTTP connection it saw open). The
    * span points at its label and never the other way: the profiler keeps
    * labels alive longer than requests.
    */
-  sampleLabel: SampleLabel | null;
+  sampleLabel: SampleLabel | null = null;
+
+  constructor(trace: TraceId, id: SpanId, parentSpanId: string | undefined, kind: SpanKind, name: string, startNs: number) {
+    this.trace = trace;
+    this.id = id;
+    this.parentSpanId = parentSpanId;
+    this.kind = kind;
+    this.name = name;
+    this.startNs = startNs;
+  }
+
+  /** 32 hex digits, made at the first read. */
+  get traceId(): string {
+    return this.trace.toHex();
+  }
+
+  /** 16 hex digits, made at the first read. */
+  get spanId(): string {
+    return this.id.toHex();
+  }
 }
 
-export function newSpan(
-  fields: Pick<SpanRecord, 'traceId' | 'spanId' | 'parentSpanId' | 'kind' | 'name' | 'startNs'>,
-): SpanRecord {
-  // Field by field, not a spread: one object shape for every span, built for every request.
-  return {
-    traceId: fields.traceId,
-    spanId: fields.spanId,
-    parentSpanId: fields.parentSpanId,
-    kind: fields.kind,
-    name: fields.name,
-    startNs: fields.startNs,
-    endNs: 0,
-    attributes: {},
-    error: undefined,
-    kernel: null,
-    children: [],
-    hold: null,
-    parkedRx: null,
-    sampleLabel: null,
-  };
+/** A span of given hex ids (tests, benchmarks, fixtures). */
+export function newSpan(fields: {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  kind: SpanKind;
+  name: string;
+  startNs: number;
+}): SpanRecord {
+  return new SpanRecord(TraceId.fromHex(fields.traceId), SpanId.fromHex(fields.spanId), fields.parentSpanId, fields.kind, fields.name, fields.startNs);
 }

@@ -2,8 +2,10 @@
  * W3C Trace Context: the traceparent header, and fresh ids. Ids come from
  * Math.random, as OpenTelemetry JS's own generator takes them: ids must be
  * unique, not secret, and a request needs two (its span, and its trace
- * unless it arrived with one). Built in JavaScript from a digit table, they
- * cost about a third of Buffer's hex encoding of pooled random bytes.
+ * unless it arrived with one). They are kept as words, which is what kernel
+ * memory takes; their hex digits, built in JavaScript from a digit table
+ * (a third of the cost of Buffer's hex encoding), are made only for the
+ * spans that need them.
  */
 
 export interface TraceContext {
@@ -64,73 +66,90 @@ function hex32(a: number, b: number, c: number, d: number): string {
 /** A word's bytes the other way round: the first digit pair of a word's hex is its top byte, and it comes first in memory. */
 const swap = (w: number): number => ((w & 0xff) << 24) | ((w & 0xff00) << 8) | ((w >>> 8) & 0xff00) | (w >>> 24);
 
-/** The ids made last, and the words of their bytes (see idWords). */
-let madeTrace = '';
-let madeSpan = '';
-const MADE = new Uint32Array(6);
+/** Eight hex digits from `at`, as the word they spell. */
+const hexWord = (hex: string, at: number): number => Number.parseInt(hex.slice(at, at + 8), 16) >>> 0;
 
-export function newTraceId(): string {
-  for (;;) {
-    const a = randomWord(), b = randomWord(), c = randomWord(), d = randomWord();
-    // All-zero ids are invalid; at 2^-128 odds, draw again rather than bias.
-    if ((a | b | c | d) !== 0) {
-      madeTrace = hex32(a, b, c, d);
-      MADE[0] = swap(a);
-      MADE[1] = swap(b);
-      MADE[2] = swap(c);
-      MADE[3] = swap(d);
-      return madeTrace;
+/**
+ * A trace id as four random words, most significant first (as its hex
+ * reads), shared by the trace's spans. Its hex is made when first asked
+ * for: every request's id goes into kernel memory as words, and only
+ * exported spans and outgoing calls need the digits.
+ */
+export class TraceId {
+  readonly w0: number;
+  readonly w1: number;
+  readonly w2: number;
+  readonly w3: number;
+  private hex: string | undefined;
+
+  constructor(w0: number, w1: number, w2: number, w3: number, hex?: string) {
+    this.w0 = w0;
+    this.w1 = w1;
+    this.w2 = w2;
+    this.w3 = w3;
+    this.hex = hex;
+  }
+
+  static random(): TraceId {
+    for (;;) {
+      const a = randomWord(), b = randomWord(), c = randomWord(), d = randomWord();
+      // All-zero ids are invalid; at 2^-128 odds, draw again rather than bias.
+      if ((a | b | c | d) !== 0) return new TraceId(a, b, c, d);
     }
+  }
+
+  /** From 32 lowercase hex digits, as a valid traceparent carries them. */
+  static fromHex(hex: string): TraceId {
+    return new TraceId(hexWord(hex, 0), hexWord(hex, 8), hexWord(hex, 16), hexWord(hex, 24), hex);
+  }
+
+  toHex(): string {
+    return (this.hex ??= hex32(this.w0, this.w1, this.w2, this.w3));
   }
 }
 
-export function newSpanId(): string {
-  for (;;) {
-    const a = randomWord(), b = randomWord();
-    if ((a | b) !== 0) {
-      madeSpan = hex16(a, b);
-      MADE[4] = swap(a);
-      MADE[5] = swap(b);
-      return madeSpan;
+/** A span id as two random words, most significant first; its hex, as a trace id's, is made when first asked for. */
+export class SpanId {
+  readonly hi: number;
+  readonly lo: number;
+  private hex: string | undefined;
+
+  constructor(hi: number, lo: number, hex?: string) {
+    this.hi = hi;
+    this.lo = lo;
+    this.hex = hex;
+  }
+
+  static random(): SpanId {
+    for (;;) {
+      const hi = randomWord(), lo = randomWord();
+      if ((hi | lo) !== 0) return new SpanId(hi, lo);
     }
+  }
+
+  /** From 16 lowercase hex digits. */
+  static fromHex(hex: string): SpanId {
+    return new SpanId(hexWord(hex, 0), hexWord(hex, 8), hex);
+  }
+
+  toHex(): string {
+    return (this.hex ??= hex16(this.hi, this.lo));
   }
 }
 
-/** A lowercase hex digit's value from its char code, without a table: '0'-'9' are 0x30-0x39, 'a'-'f' 0x61-0x66. */
-const nibble = (c: number): number => (c & 15) + 9 * (c >> 6);
-
-/** Eight hex digits from `at` as the little-endian word that holds the bytes they spell, in order. */
-function hexWord(hex: string, at: number): number {
-  return (
-    ((nibble(hex.charCodeAt(at)) << 4) | nibble(hex.charCodeAt(at + 1))) |
-    (((nibble(hex.charCodeAt(at + 2)) << 4) | nibble(hex.charCodeAt(at + 3))) << 8) |
-    (((nibble(hex.charCodeAt(at + 4)) << 4) | nibble(hex.charCodeAt(at + 5))) << 16) |
-    (((nibble(hex.charCodeAt(at + 6)) << 4) | nibble(hex.charCodeAt(at + 7))) << 24)
-  );
-}
+/** A fresh span id's hex, for spans made only for export. */
+export const newSpanId = (): string => SpanId.random().toHex();
 
 /**
  * The bytes of a trace id and a span id as kernel memory holds them, in
  * little-endian words (as kernel memory is read throughout, see
- * kernel/codec.ts): the trace id's in words 0-3, the span id's in 4-5. A
- * request's ids go into kernel memory right after they are made, so the ids
- * made last keep their words; only ids from elsewhere (a traceparent) are
- * decoded, which cost most of an owner change (bench/request-path.ts).
+ * kernel/codec.ts): the trace id's in words 0-3, the span id's in 4-5.
  */
-export function idWords(traceId: string, spanId: string, into: Uint32Array): void {
-  if (traceId === madeTrace) {
-    into[0] = MADE[0]!;
-    into[1] = MADE[1]!;
-    into[2] = MADE[2]!;
-    into[3] = MADE[3]!;
-  } else {
-    for (let w = 0; w < 4; w++) into[w] = hexWord(traceId, w * 8);
-  }
-  if (spanId === madeSpan) {
-    into[4] = MADE[4]!;
-    into[5] = MADE[5]!;
-  } else {
-    into[4] = hexWord(spanId, 0);
-    into[5] = hexWord(spanId, 8);
-  }
+export function idWords(trace: TraceId, span: SpanId, into: Uint32Array): void {
+  into[0] = swap(trace.w0);
+  into[1] = swap(trace.w1);
+  into[2] = swap(trace.w2);
+  into[3] = swap(trace.w3);
+  into[4] = swap(span.hi);
+  into[5] = swap(span.lo);
 }

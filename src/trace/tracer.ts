@@ -6,13 +6,13 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Socket } from 'node:net';
-import { newSpanId, newTraceId, parseTraceparent } from './trace-context.ts';
+import { SpanId, TraceId, parseTraceparent } from './trace-context.ts';
 import { monoNs } from './clock.ts';
 import type { ExportSampler } from './export-sampler.ts';
 import { lastStageEndNs, sendComplete, withParkedRx } from './kernel-spans.ts';
 import type { OtlpSink } from './otlp-sink.ts';
 import type { SocketOwners } from './socket-owners.ts';
-import { newSpan, type AttributeValue, type SpanRecord } from './span-record.ts';
+import { SpanRecord, type AttributeValue } from './span-record.ts';
 
 export interface TracerOptions {
   /** Null when kernel stages are off. */
@@ -118,15 +118,9 @@ export class Tracer {
   /** A request arrived on a server socket; an incoming traceparent makes it a child of the caller's span. */
   startServer(name: string, socket: Socket | null, traceparent: string | undefined): SpanRecord {
     const parent = parseTraceparent(traceparent);
-    const span = newSpan({
-      traceId: parent?.traceId ?? newTraceId(),
-      spanId: newSpanId(),
-      parentSpanId: parent?.spanId,
-      kind: 'server',
-      name,
-      startNs: monoNs(),
-    });
-    const owned = socket ? this.options.owners?.own(socket, span.traceId, span.spanId, true) : null;
+    const trace = parent ? TraceId.fromHex(parent.traceId) : TraceId.random();
+    const span = new SpanRecord(trace, SpanId.random(), parent?.spanId, 'server', name, monoNs());
+    const owned = socket ? this.options.owners?.own(socket, span, true) : null;
     if (owned) {
       span.hold = owned.hold;
       span.parkedRx = owned.parked;
@@ -219,7 +213,7 @@ export class Tracer {
   startClient(name: string, attributes: Record<string, AttributeValue>): SpanRecord | null {
     const parent = this.als.getStore();
     if (!parent || parent.endNs) return null;
-    const span = newSpan({ traceId: parent.traceId, spanId: newSpanId(), parentSpanId: parent.spanId, kind: 'client', name, startNs: monoNs() });
+    const span = new SpanRecord(parent.trace, SpanId.random(), parent.spanId, 'client', name, monoNs());
     span.attributes = attributes;
     parent.children.push(span);
     return span;
@@ -227,7 +221,7 @@ export class Tracer {
 
   /** The client span's bytes go out on this socket from now on. */
   ownSocket(span: SpanRecord, socket: Socket): void {
-    const owned = this.options.owners?.own(socket, span.traceId, span.spanId, false);
+    const owned = this.options.owners?.own(socket, span, false);
     if (owned) span.hold = owned.hold;
   }
 
