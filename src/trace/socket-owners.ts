@@ -55,8 +55,10 @@ export interface OwnerCounters {
   hashWrites: number;
   /** Owner writes skipped: the socket already belonged to that span. */
   unchanged: number;
-  /** Sockets that could not be tagged (closed, not TCP, map full). */
+  /** Sockets that could not be tagged (closed, map full). */
   failed: number;
+  /** Owner changes on sockets with no TCP peer (a Unix socket, or not connected): the kernel times only TCP. */
+  untimed: number;
 }
 
 export interface Owned {
@@ -66,7 +68,7 @@ export interface Owned {
 }
 
 export class SocketOwners {
-  readonly counters: OwnerCounters = { slotWrites: 0, hashWrites: 0, unchanged: 0, failed: 0 };
+  readonly counters: OwnerCounters = { slotWrites: 0, hashWrites: 0, unchanged: 0, failed: 0, untimed: 0 };
   private readonly maps: SharedMaps;
   private readonly slots: SlotTable;
   /** The owner's ids as the slot takes them, filled for each owner change. */
@@ -85,14 +87,21 @@ export class SocketOwners {
   /** From now on the socket's kernel time goes to the span; null when the socket cannot be tagged. */
   own(socket: Socket, owner: SpanRecord, server: boolean): Owned | null {
     const s = socket as Socket & Tagged;
-    const held = s[STATE]?.hold;
+    const bound = s[STATE];
+    const held = bound?.hold;
     if (held && held.owner === owner) {
       this.counters.unchanged++;
       return { hold: held, parked: null };
     }
+    // A connected TCP socket has a peer port; a Unix socket never has, and a
+    // span that held one would wait in vain for its send stages.
+    if (!bound && socket.remotePort === undefined) {
+      this.counters.untimed++;
+      return null;
+    }
     try {
-      const first = s[STATE] === undefined;
-      const state = (s[STATE] ??= this.bind(s));
+      const first = bound === undefined;
+      const state = bound ?? (s[STATE] = this.bind(s));
       const { cookie, slot } = state;
       if (held && held.slot >= 0 && !held.superseded) this.settle(held, this.slots.read(held.slot, held.gen));
       // A server's bytes that arrived before the socket had a slot owner (its
@@ -113,7 +122,7 @@ export class SocketOwners {
       state.hold = hold;
       return { hold, parked };
     } catch {
-      // Not connected yet, or not TCP: tried again at the next owner change.
+      // Closed meanwhile, or the map is full: tried again at the next owner change.
       this.counters.failed++;
       return null;
     }

@@ -90,7 +90,7 @@ export function tracingSummary(t: Tracing): string {
   const parts = [`traced ${c.requests} requests (${c.withKernel} with kernel stages, ${c.awaitedSend} waited for their last bytes, ${c.sendIncomplete} in vain) and ${c.backendCalls} backend calls`];
   if (t.owners) {
     const o = t.owners.counters;
-    parts.push(`socket owners written ${o.slotWrites} times in slots, ${o.hashWrites} in the hash, ${o.failed} failed`);
+    parts.push(`socket owners written ${o.slotWrites} times in slots, ${o.hashWrites} in the hash, ${o.failed} failed, ${o.untimed} on sockets without a TCP peer`);
   }
   if (t.sink) {
     const e = t.sink.counters;

@@ -143,7 +143,8 @@ export class Tracer {
     // A backend call still running when the response went out is not part of it.
     if (span.children.length) span.children = span.children.filter((c) => c.endNs > 0);
     this.takeKernel(span);
-    if (this.options.owners && !this.sent(span, bytesWritten)) {
+    // Only a span whose socket the kernel times has send stages to wait for.
+    if (span.hold && !this.sent(span, bytesWritten)) {
       this.counters.awaitedSend++;
       this.awaiting.set(span, bytesWritten);
       this.awaitSend(span, 1);
