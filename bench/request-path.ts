@@ -32,7 +32,8 @@ const cookie = 12_345n;
 const slot = Number(cookie % BigInt(SLOTS));
 // Only what SocketOwners asks of the kernel's maps on the slot path.
 const maps = { slots: () => new SlotTable(memory), socketCookie: () => cookie, takeRxPending: () => null } as unknown as SharedMaps;
-const fakeSocket = () => ({ once() {} }) as unknown as Socket;
+// A connected TCP socket, as far as SocketOwners asks.
+const fakeSocket = () => ({ remotePort: 40_000, once() {} }) as unknown as Socket;
 const socket = fakeSocket();
 const sampler = () => new ExportSampler({ ratio: 0.01, tailQuantile: 0.99 });
 

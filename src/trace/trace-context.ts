@@ -1,11 +1,12 @@
 /**
  * W3C Trace Context: the traceparent header, and fresh ids. Ids come from
- * Math.random, as OpenTelemetry JS's own generator takes them: ids must be
- * unique, not secret, and a request needs two (its span, and its trace
- * unless it arrived with one). They are kept as words, which is what kernel
- * memory takes; their hex digits, built in JavaScript from a digit table
- * (a third of the cost of Buffer's hex encoding), are made only for the
- * spans that need them.
+ * the system's random source, 4096 words at a time: a request needs six
+ * words (its span id, and its trace id unless it arrived with one), and
+ * reading them from a pool costs less than half of drawing six from
+ * Math.random, which OpenTelemetry JS uses. They are kept as words, which
+ * is what kernel memory takes; their hex digits, built in JavaScript from a
+ * digit table (a third of the cost of Buffer's hex encoding), are made only
+ * for the spans that need them.
  */
 
 export interface TraceContext {
@@ -37,7 +38,16 @@ export function formatTraceparent(ctx: TraceContext): string {
 
 const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
-const randomWord = (): number => (Math.random() * 0x1_0000_0000) >>> 0;
+const pool = new Uint32Array(4096);
+let drawn = pool.length;
+
+function randomWord(): number {
+  if (drawn === pool.length) {
+    crypto.getRandomValues(pool);
+    drawn = 0;
+  }
+  return pool[drawn++]!;
+}
 
 /** 16 hex digits of two words, as one flat string (concatenating digits would build a rope, flattened at first read). */
 function hex16(a: number, b: number): string {
