@@ -12,14 +12,19 @@ import type { Stage } from '../kernel/layout.ts';
 import type { SharedMaps } from '../kernel/shared-maps.ts';
 import type { SlotTable } from '../kernel/slot-table.ts';
 import { mergeStats } from './kernel-spans.ts';
-import { idWords } from './trace-context.ts';
-import type { SpanRecord } from './span-record.ts';
+import { idWords, type SpanId, type TraceId } from './trace-context.ts';
 
-/** Where a span's kernel time accumulates: a slot at a generation, or (slot -1) the hash, keyed by its owner's ids. */
+/**
+ * Where a span's kernel time accumulates: a slot at a generation, or (slot
+ * -1) the hash, keyed by its ids. The ids, not the span: a socket keeps its
+ * last owner's hold until the next request, and an idle connection should
+ * not keep a whole request alive.
+ */
 export interface KernelHold {
   slot: number;
   gen: number;
-  owner: SpanRecord;
+  trace: TraceId;
+  span: SpanId;
   /**
    * What is already out of the kernel: on the hash path, every read so far;
    * on a slot, its stages as they were when the socket's next owner took it
@@ -85,11 +90,11 @@ export class SocketOwners {
   }
 
   /** From now on the socket's kernel time goes to the span; null when the socket cannot be tagged. */
-  own(socket: Socket, owner: SpanRecord, server: boolean): Owned | null {
+  own(socket: Socket, trace: TraceId, span: SpanId, server: boolean): Owned | null {
     const s = socket as Socket & Tagged;
     const bound = s[STATE];
     const held = bound?.hold;
-    if (held && held.owner === owner) {
+    if (held && held.span === span) {
       this.counters.unchanged++;
       return { hold: held, parked: null };
     }
@@ -111,14 +116,14 @@ export class SocketOwners {
       if (slot >= 0) {
         const slotParked = server ? this.slots.takeParked(slot) : null;
         parked ??= slotParked;
-        idWords(owner.trace, owner.id, this.ids);
+        idWords(trace, span, this.ids);
         gen = this.slots.setOwner(slot, this.ids, server);
         this.counters.slotWrites++;
       } else {
-        this.maps.setOwner(cookie, { traceId: owner.traceId, spanId: owner.spanId, server });
+        this.maps.setOwner(cookie, { traceId: trace.toHex(), spanId: span.toHex(), server });
         this.counters.hashWrites++;
       }
-      const hold: KernelHold = { slot, gen, owner, settled: null, superseded: false };
+      const hold: KernelHold = { slot, gen, trace, span, settled: null, superseded: false };
       state.hold = hold;
       return { hold, parked };
     } catch {
@@ -133,7 +138,7 @@ export class SocketOwners {
     if (hold.superseded) return hold.settled;
     if (hold.slot >= 0) return this.slots.read(hold.slot, hold.gen);
     try {
-      const delta = this.maps.takeSpanStats(hold.owner);
+      const delta = this.maps.takeSpanStats({ traceId: hold.trace.toHex(), spanId: hold.span.toHex() });
       if (delta) hold.settled = mergeStats(hold.settled, delta);
     } catch {
       this.counters.failed++;

@@ -120,7 +120,7 @@ export class Tracer {
     const parent = parseTraceparent(traceparent);
     const trace = parent ? TraceId.fromHex(parent.traceId) : TraceId.random();
     const span = new SpanRecord(trace, SpanId.random(), parent?.spanId, 'server', name, monoNs());
-    const owned = socket ? this.options.owners?.own(socket, span, true) : null;
+    const owned = socket ? this.options.owners?.own(socket, span.trace, span.id, true) : null;
     if (owned) {
       span.hold = owned.hold;
       span.parkedRx = owned.parked;
@@ -222,7 +222,7 @@ export class Tracer {
 
   /** The client span's bytes go out on this socket from now on. */
   ownSocket(span: SpanRecord, socket: Socket): void {
-    const owned = this.options.owners?.own(socket, span, false);
+    const owned = this.options.owners?.own(socket, span.trace, span.id, false);
     if (owned) span.hold = owned.hold;
   }
 
