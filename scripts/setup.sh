@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   # build of the eBPF programs and the libbpf addon
   clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config
-  # tests and benchmarks: network namespaces, tc qdiscs, privilege drop, load
-  iproute2 util-linux wrk
+  # tests and benchmarks: network namespaces, tc qdiscs, privilege drop, load,
+  # a throw-away TLS certificate
+  iproute2 util-linux wrk openssl
   # throw-away backends for the scenarios (started on free ports, never as services)
   redis-server postgresql
   # the Pushgateway the metrics tests push to

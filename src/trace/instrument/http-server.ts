@@ -1,13 +1,14 @@
 /**
- * Incoming HTTP requests, for any server built on node:http (fastify,
- * express, plain handlers). The 'request' event runs inside the request's
+ * Incoming HTTP requests, for any server built on node:http or node:https
+ * (fastify, express, plain handlers). The 'request' event runs inside the request's
  * span so that everything the handler starts belongs to it; the end comes
  * from Node's own diagnostics channel, so no listener is added per request.
  * Fastify's routes name their requests (see nameRoute).
  */
 import { subscribe } from 'node:diagnostics_channel';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import https from 'node:https';
+import type { Server as NetServer, Socket } from 'node:net';
 import type { Tracer } from '../tracer.ts';
 import type { SpanRecord } from '../span-record.ts';
 
@@ -17,8 +18,11 @@ const WRITTEN = Symbol('wireflame.written');
 type Traced = { [SPAN]?: SpanRecord };
 /** A server socket, with what it had written when its last response finished (set once per socket: see SocketState). */
 type Counted = Socket & { [WRITTEN]?: number };
-/** Node's HTTP server socket, with the parser reading its requests (an internal field, read defensively). */
-type ParsedSocket = Socket & { parser?: { incoming?: unknown } | null };
+/**
+ * Node's HTTP server socket, with the parser reading its requests, and for
+ * TLS the TCP handle under its TLS handle (internal fields, read defensively).
+ */
+type ParsedSocket = Socket & { parser?: { incoming?: unknown } | null; _handle?: { _parent?: { bytesWritten?: unknown } } | null };
 
 function pathOf(url: string | undefined): string {
   if (!url) return '/';
@@ -32,41 +36,28 @@ function pathOf(url: string | undefined): string {
  * one only after those before it, so each finish closes its own share.
  */
 function responseBytes(socket: Counted): number {
-  const total = socket.bytesWritten;
+  const total = wireBytes(socket);
   const written = total - (socket[WRITTEN] ?? total);
   socket[WRITTEN] = total;
   return written;
 }
 
+/**
+ * What the socket has handed to the kernel: for TLS, the encrypted bytes
+ * that the TCP handle underneath wrote, which are what the kernel counts,
+ * not the plaintext that bytesWritten counts.
+ */
+function wireBytes(socket: Socket): number {
+  const tcp = (socket as ParsedSocket)._handle?._parent?.bytesWritten;
+  return typeof tcp === 'number' ? tcp : socket.bytesWritten;
+}
+
+type Emit = (this: NetServer, event: string | symbol, ...args: unknown[]) => boolean;
+
 export function instrumentHttpServer(tracer: Tracer): void {
-  const emit = http.Server.prototype.emit as (this: http.Server, event: string | symbol, ...args: unknown[]) => boolean;
-  // Named parameters and `arguments`, not rest and spread: this runs for every event of every server.
-  http.Server.prototype.emit = function (this: http.Server, event: string | symbol, request?: unknown, response?: unknown): boolean {
-    if (event === 'connection') {
-      const args = arguments;
-      return tracer.connection(request as Socket, () => Reflect.apply(emit, this, args));
-    }
-    if (event !== 'request') return Reflect.apply(emit, this, arguments);
-    const req = request as IncomingMessage;
-    const res = response as ServerResponse & Traced;
-    const header = req.headers.traceparent;
-    const method = req.method ?? 'GET';
-    const path = pathOf(req.url);
-    const span = tracer.startServer(`${method} ${path}`, req.socket as Socket, typeof header === 'string' ? header : undefined);
-    span.attributes['http.request.method'] = method;
-    span.attributes['url.path'] = path;
-    res[SPAN] = span;
-    // A socket's bytesWritten is a getter that walks its buffers: read at
-    // each response's finish only, and only when the tracer waits for sends.
-    if (tracer.awaitsSend) (req.socket as Counted)[WRITTEN] ??= req.socket.bytesWritten;
-    // Emitted by Node's HTTP parser, in the native callback that read the
-    // request: that callback's scope restores the context when it returns.
-    if ((req.socket as ParsedSocket).parser?.incoming === req) {
-      tracer.enter(span, req.socket as Socket);
-      return emit.call(this, event, req, res);
-    }
-    return tracer.run(span, req.socket as Socket, () => emit.call(this, event, req, res));
-  } as typeof emit;
+  // A TLS server's HTTP connection (and its parser) starts at 'secureConnection'.
+  http.Server.prototype.emit = tracedEmit(tracer, http.Server.prototype.emit as Emit, 'connection');
+  https.Server.prototype.emit = tracedEmit(tracer, https.Server.prototype.emit as Emit, 'secureConnection');
 
   subscribe('http.server.response.finish', (message) => {
     const { response, socket } = message as { response: ServerResponse & Traced; socket: Counted };
@@ -84,6 +75,37 @@ export function instrumentHttpServer(tracer: Tracer): void {
     const { fastify } = message as { fastify: { addHook(name: 'onRoute', hook: (route: FastifyRoute) => void): unknown } };
     fastify.addHook('onRoute', (route) => nameRoute(tracer, route));
   });
+}
+
+/** A server's emit that runs each request in its span, and each connection's setup where the profiler labels it. */
+function tracedEmit(tracer: Tracer, emit: Emit, connectionEvent: string): Emit {
+  // Named parameters and `arguments`, not rest and spread: this runs for every event of every server.
+  return function (this: NetServer, event: string | symbol, request?: unknown, response?: unknown): boolean {
+    if (event === connectionEvent) {
+      const args = arguments;
+      return tracer.connection(request as Socket, () => Reflect.apply(emit, this, args));
+    }
+    if (event !== 'request') return Reflect.apply(emit, this, arguments);
+    const req = request as IncomingMessage;
+    const res = response as ServerResponse & Traced;
+    const header = req.headers.traceparent;
+    const method = req.method ?? 'GET';
+    const path = pathOf(req.url);
+    const span = tracer.startServer(`${method} ${path}`, req.socket as Socket, typeof header === 'string' ? header : undefined);
+    span.attributes['http.request.method'] = method;
+    span.attributes['url.path'] = path;
+    res[SPAN] = span;
+    // A socket's bytesWritten is a getter that walks its buffers: read at
+    // each response's finish only, and only when the tracer waits for sends.
+    if (tracer.awaitsSend) (req.socket as Counted)[WRITTEN] ??= wireBytes(req.socket);
+    // Emitted by Node's HTTP parser, in the native callback that read the
+    // request: that callback's scope restores the context when it returns.
+    if ((req.socket as ParsedSocket).parser?.incoming === req) {
+      tracer.enter(span, req.socket as Socket);
+      return emit.call(this, event, req, res);
+    }
+    return tracer.run(span, req.socket as Socket, () => emit.call(this, event, req, res));
+  } as Emit;
 }
 
 interface FastifyRoute {
