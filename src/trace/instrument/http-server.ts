@@ -1,9 +1,9 @@
 /**
  * Incoming HTTP requests, for any server built on node:http or node:https
- * (fastify, express, plain handlers). The 'request' event runs inside the request's
- * span so that everything the handler starts belongs to it; the end comes
- * from Node's own diagnostics channel, so no listener is added per request.
- * Fastify's routes name their requests (see nameRoute).
+ * (fastify, express, plain handlers). The 'request' event runs inside the
+ * request's span so that everything the handler starts belongs to it; the
+ * end comes from Node's own diagnostics channel, so no listener is added per
+ * request. Fastify's routes name their requests (see nameRoute).
  */
 import { subscribe } from 'node:diagnostics_channel';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -16,7 +16,11 @@ const SPAN = Symbol('wireflame.span');
 const WRITTEN = Symbol('wireflame.written');
 
 type Traced = { [SPAN]?: SpanRecord };
-/** A server socket, with what it had written when its last response finished (set once per socket: see SocketState). */
+/**
+ * A server socket, with what it had written when its last response finished:
+ * a property added once per socket, then only changed (one added at every
+ * request would make the property accesses on sockets megamorphic).
+ */
 type Counted = Socket & { [WRITTEN]?: number };
 /**
  * Node's HTTP server socket, with the parser reading its requests, and for
