@@ -3,6 +3,15 @@
  * only some are worth a trace: failures, the slow tail (slower than the
  * running quantile of all requests so far), and a ratio of the rest, at most
  * so many a second. The slow request is never the one that was dropped.
+ *
+ * The tail's quantile rises with the request rate: the slowest 1 % of a
+ * service at 50k req/s is 500 requests a second, barely slower than the
+ * rest, and exporting each with its kernel stages' spans (~50 us of the
+ * service's thread, bench/export-cost.ts) would cost it 2-3 % of its
+ * throughput. So the tail is the slower of the quantile asked for and the one
+ * that leaves about `maxTailPerSecond` requests a second above it: the
+ * slowest ones still, every one of them exported, and in a burst of slow
+ * requests more than that, as none is dropped.
  */
 import * as hdr from 'hdr-histogram-js';
 
@@ -18,6 +27,8 @@ export interface ExportSamplerOptions {
   maxPerSecond?: number;
   /** Requests slower than this quantile of all requests so far are exported, 0..1 (0.99: the slowest 1 %). */
   tailQuantile: number;
+  /** At rates where tailQuantile leaves more requests above it a second than this, the tail quantile rises to leave about this many; 0: it never rises. */
+  maxTailPerSecond?: number;
   /** Until this many requests are seen there is no tail to compare with: export them all. */
   warmup?: number;
   /** How often (in requests) the tail threshold is recomputed; reading a quantile walks the histogram. */
@@ -33,6 +44,9 @@ export class ExportSampler {
   private readonly options: Required<ExportSamplerOptions>;
   private thresholdUs = Infinity;
   private sinceRefresh = 0;
+  /** Requests a second, smoothed over about a second; 0 until two refreshes have timed it. */
+  private rate = 0;
+  private refreshedAtNs = -1;
   /** Ordinary exports the rate limit still allows now, refilled with time (a token bucket of one second's worth). */
   private tokens: number;
   private tokensAtNs = 0;
@@ -43,7 +57,9 @@ export class ExportSampler {
       throw new RangeError(`tail quantile must be within (0, 1), got ${options.tailQuantile}`);
     if (!(options.maxPerSecond === undefined || options.maxPerSecond >= 0))
       throw new RangeError(`export rate must be 0 (no limit) or more, got ${options.maxPerSecond}`);
-    this.options = { warmup: 100, refreshEvery: 256, random: Math.random, maxPerSecond: 0, ...options };
+    if (!(options.maxTailPerSecond === undefined || options.maxTailPerSecond >= 0))
+      throw new RangeError(`tail export rate must be 0 (no limit) or more, got ${options.maxTailPerSecond}`);
+    this.options = { warmup: 100, refreshEvery: 256, random: Math.random, maxPerSecond: 0, maxTailPerSecond: 0, ...options };
     this.tokens = this.options.maxPerSecond;
   }
 
@@ -54,7 +70,7 @@ export class ExportSampler {
   decide(durationNs: number, failed: boolean, endNs: number): ExportReason | null {
     const us = Math.max(1, Math.round(durationNs / 1000));
     this.h.recordValue(us);
-    if (++this.sinceRefresh >= this.options.refreshEvery || this.h.totalCount === this.options.warmup) this.refresh();
+    if (++this.sinceRefresh >= this.options.refreshEvery || this.h.totalCount === this.options.warmup) this.refresh(endNs);
     if (failed) return 'error';
     if (this.h.totalCount <= this.options.warmup) return 'warmup';
     if (us > this.thresholdUs) return 'slow';
@@ -76,8 +92,21 @@ export class ExportSampler {
     return this.thresholdUs / 1000;
   }
 
-  private refresh(): void {
+  /** The quantile the tail starts at now, 0..1. */
+  get tailQuantile(): number {
+    const { tailQuantile, maxTailPerSecond } = this.options;
+    return maxTailPerSecond > 0 && this.rate > 0 ? Math.max(tailQuantile, 1 - maxTailPerSecond / this.rate) : tailQuantile;
+  }
+
+  private refresh(nowNs: number): void {
+    const elapsedNs = nowNs - this.refreshedAtNs;
+    if (this.refreshedAtNs >= 0 && elapsedNs > 0) {
+      const rate = (this.sinceRefresh / elapsedNs) * 1e9;
+      // A weight of the time it covers: a refresh every few ms at high rates, so one burst moves it little.
+      this.rate = this.rate === 0 ? rate : this.rate + Math.min(1, elapsedNs / 1e9) * (rate - this.rate);
+    }
+    this.refreshedAtNs = nowNs;
     this.sinceRefresh = 0;
-    this.thresholdUs = this.h.getValueAtPercentile(this.options.tailQuantile * 100);
+    this.thresholdUs = this.h.getValueAtPercentile(this.tailQuantile * 100);
   }
 }
