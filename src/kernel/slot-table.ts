@@ -22,19 +22,25 @@ export function aggOffset(slot: number, which: Stage | 'parked'): number {
   return slot * SLOT.size + (which === 'parked' ? F.parked_rx.offset : F.stage.offset + AT[which]);
 }
 
-/** Clears bytes [offset, offset + length), whole words: a plain loop, where TypedArray#fill is a call into C++ for a few dozen words. */
-function zero(words: Uint32Array, offset: number, length: number): void {
-  for (let i = offset / 4, end = (offset + length) / 4; i < end; i++) words[i] = 0;
+/**
+ * Clears bytes [offset, offset + length), 8-byte aligned, as doubles: a
+ * zero double is eight zero bytes, in half the stores of words. A plain
+ * loop, where TypedArray#fill is a call into C++ for a few dozen words.
+ */
+function zero(f64: Float64Array, offset: number, length: number): void {
+  for (let i = offset / 8, end = (offset + length) / 8; i < end; i++) f64[i] = 0;
 }
 
 export class SlotTable {
   private readonly words: BigInt64Array;
   private readonly u32: Uint32Array;
+  private readonly f64: Float64Array;
 
   constructor(memory: ArrayBuffer) {
     if (memory.byteLength < SLOT_TABLE_BYTES) throw new RangeError(`slot table needs ${SLOT_TABLE_BYTES} bytes, got ${memory.byteLength}`);
     this.words = new BigInt64Array(memory, 0, SLOT_TABLE_BYTES / 8);
     this.u32 = new Uint32Array(memory, 0, SLOT_TABLE_BYTES / 4);
+    this.f64 = new Float64Array(memory, 0, SLOT_TABLE_BYTES / 8);
   }
 
   /**
@@ -47,7 +53,7 @@ export class SlotTable {
     const old = Atomics.compareExchange(this.words, (slot * SLOT.size + F.cookie.offset) / 8, 0n, cookie);
     if (old === 0n) {
       // A closed socket's leftovers are not the new one's.
-      zero(this.u32, aggOffset(slot, 'parked'), STAGE_AGG.size);
+      zero(this.f64, aggOffset(slot, 'parked'), STAGE_AGG.size);
     }
     return old === 0n || old === cookie ? slot : -1;
   }
@@ -75,7 +81,7 @@ export class SlotTable {
     u32[span] = ids[4]!;
     u32[span + 1] = ids[5]!;
     u32[(base + F.flags.offset) / 4] = server ? OWNER_SERVER : 0;
-    zero(u32, base + F.stage.offset, STAGES_BYTES);
+    zero(this.f64, base + F.stage.offset, STAGES_BYTES);
     const genIndex = (base + F.gen.offset) / 4;
     let gen = (Atomics.add(u32, genIndex, 1) + 1) >>> 0;
     // 0 means "no owner yet" to the kernel.
@@ -87,7 +93,7 @@ export class SlotTable {
   takeParked(slot: number): StageAgg | null {
     const offset = aggOffset(slot, 'parked');
     const agg = this.readAgg(offset);
-    if (agg) zero(this.u32, offset, STAGE_AGG.size);
+    if (agg) zero(this.f64, offset, STAGE_AGG.size);
     return agg;
   }
 
