@@ -6,7 +6,7 @@
  *
  * The tail's quantile rises with the request rate: the slowest 1 % of a
  * service at 50k req/s is 500 requests a second, barely slower than the
- * rest, and exporting each with its kernel stages' spans (~50 us of the
+ * rest, and exporting each with its kernel stages' spans (~45 us of the
  * service's thread, bench/export-cost.ts) would cost it 2-3 % of its
  * throughput. So the tail is the slower of the quantile asked for and the one
  * that leaves about `maxTailPerSecond` requests a second above it: the
