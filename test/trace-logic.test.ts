@@ -63,10 +63,10 @@ test('export: the ratio is held to its rate limit, failures and the slow tail ar
 
 test('export: at high rates the tail quantile rises to about its rate, and the slowest requests are all still exported', () => {
   // 50 000 requests a second for 4 s: 1 ms and an exponential tail (mean 0.3 ms), and 0.05 % take 50 ms.
-  const run = (maxTailPerSecond: number) => {
+  const run = (tailPerSecond: number) => {
     let seed = 7;
     const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-    const sampler = new ExportSampler({ ratio: 0, tailQuantile: 0.99, maxTailPerSecond, random });
+    const sampler = new ExportSampler({ ratio: 0, tailQuantile: 0.99, tailPerSecond, random });
     const slow = { lastSecond: 0, verySlowDropped: 0, lastSecondSpike: 0 };
     for (let i = 0; i < 200_000; i++) {
       const verySlow = i % 2000 === 1234;
@@ -93,7 +93,7 @@ test('export: settings out of range are refused', () => {
   assert.throws(() => new ExportSampler({ ratio: 1.5, tailQuantile: 0.99 }), /ratio/);
   assert.throws(() => new ExportSampler({ ratio: 0.1, tailQuantile: 1 }), /quantile/);
   assert.throws(() => new ExportSampler({ ratio: 0.1, tailQuantile: 0.99, maxPerSecond: -1 }), /rate/);
-  assert.throws(() => new ExportSampler({ ratio: 0.1, tailQuantile: 0.99, maxTailPerSecond: -1 }), /tail export rate/);
+  assert.throws(() => new ExportSampler({ ratio: 0.1, tailQuantile: 0.99, tailPerSecond: -1 }), /tail export rate/);
 });
 
 test('stage child spans sit where the kernel saw them, clamped into their parent', () => {
@@ -153,8 +153,8 @@ test('settings: defaults, and one line naming the bad variable', () => {
   assert.equal(c.exportRatio, 0.01);
   assert.equal(c.exportMaxPerSecond, 100);
   assert.equal(tracingConfig({ WIREFLAME_EXPORT_RATE: '0' }).exportMaxPerSecond, 0);
-  assert.equal(c.exportTailMaxPerSecond, 100);
-  assert.equal(tracingConfig({ WIREFLAME_EXPORT_TAIL_RATE: '0' }).exportTailMaxPerSecond, 0);
+  assert.equal(c.exportTailPerSecond, 100);
+  assert.equal(tracingConfig({ WIREFLAME_EXPORT_TAIL_RATE: '0' }).exportTailPerSecond, 0);
   assert.throws(() => tracingConfig({ WIREFLAME_EXPORT_RATE: '-5' }), /^TracingConfigError: WIREFLAME_EXPORT_RATE must be a whole number \(0 or more\), got "-5"$/);
   assert.equal(tracingConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4317' }).otlpFromEnv, true);
   assert.throws(() => tracingConfig({ WIREFLAME_EXPORT_RATIO: 'lots' }), /^TracingConfigError: WIREFLAME_EXPORT_RATIO must be a number from 0 to 1, got "lots"$/);

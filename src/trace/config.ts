@@ -19,7 +19,7 @@ export interface TracingConfig {
   /** Ordinary (sampled) requests exported per second at most; 0: no limit. */
   exportMaxPerSecond: number;
   exportTailQuantile: number;
-  exportTailMaxPerSecond: number;
+  exportTailPerSecond: number;
   /** Spans handed to the exporter and not yet acknowledged, at most. */
   exportMaxInFlight: number;
   /** Where the fused profile goes at exit; undefined: no profiling. */
@@ -47,7 +47,7 @@ export const DEFAULT_PROFILE_HZ = 99;
  * Sampled requests exported per second at most, and slow-tail requests
  * about so many (export-sampler.ts): the 1 % ratio's share of a 10k req/s
  * service. An exported request with its kernel stages' spans costs
- * the service's thread about 40 us (bench/export-cost.ts), as much as 35
+ * the service's thread about 45 us (bench/export-cost.ts), as much as 70
  * requests traced and not exported (bench/request-path.ts).
  */
 const EXPORT_RATE = 100;
@@ -94,7 +94,7 @@ export function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig {
     exportRatio: fraction(env, 'WIREFLAME_EXPORT_RATIO', 0.01, false),
     exportMaxPerSecond: count(env, 'WIREFLAME_EXPORT_RATE', EXPORT_RATE, 0),
     exportTailQuantile: fraction(env, 'WIREFLAME_EXPORT_TAIL', 0.99, true),
-    exportTailMaxPerSecond: count(env, 'WIREFLAME_EXPORT_TAIL_RATE', EXPORT_RATE, 0),
+    exportTailPerSecond: count(env, 'WIREFLAME_EXPORT_TAIL_RATE', EXPORT_RATE, 0),
     exportMaxInFlight: count(env, 'WIREFLAME_EXPORT_MAX_IN_FLIGHT', 4096, 1),
     profileDir: env.WIREFLAME_PROFILE_DIR || undefined,
     profileIntervalMicros: count(env, 'WIREFLAME_PROFILE_INTERVAL_US', Math.round(1e6 / DEFAULT_PROFILE_HZ), 1),

@@ -9,7 +9,7 @@
  * rest, and exporting each with its kernel stages' spans (~45 us of the
  * service's thread, bench/export-cost.ts) would cost it 2-3 % of its
  * throughput. So the tail is the slower of the quantile asked for and the one
- * that leaves about `maxTailPerSecond` requests a second above it: the
+ * that leaves about `tailPerSecond` requests a second above it: the
  * slowest ones still, every one of them exported, and in a burst of slow
  * requests more than that, as none is dropped.
  */
@@ -28,7 +28,7 @@ export interface ExportSamplerOptions {
   /** Requests slower than this quantile of all requests so far are exported, 0..1 (0.99: the slowest 1 %). */
   tailQuantile: number;
   /** At rates where tailQuantile leaves more requests above it a second than this, the tail quantile rises to leave about this many; 0: it never rises. */
-  maxTailPerSecond?: number;
+  tailPerSecond?: number;
   /** Until this many requests are seen there is no tail to compare with: export them all. */
   warmup?: number;
   /** How often (in requests) the tail threshold is recomputed; reading a quantile walks the histogram. */
@@ -57,9 +57,9 @@ export class ExportSampler {
       throw new RangeError(`tail quantile must be within (0, 1), got ${options.tailQuantile}`);
     if (!(options.maxPerSecond === undefined || options.maxPerSecond >= 0))
       throw new RangeError(`export rate must be 0 (no limit) or more, got ${options.maxPerSecond}`);
-    if (!(options.maxTailPerSecond === undefined || options.maxTailPerSecond >= 0))
-      throw new RangeError(`tail export rate must be 0 (no limit) or more, got ${options.maxTailPerSecond}`);
-    this.options = { warmup: 100, refreshEvery: 256, random: Math.random, maxPerSecond: 0, maxTailPerSecond: 0, ...options };
+    if (!(options.tailPerSecond === undefined || options.tailPerSecond >= 0))
+      throw new RangeError(`tail export rate must be 0 (no limit) or more, got ${options.tailPerSecond}`);
+    this.options = { warmup: 100, refreshEvery: 256, random: Math.random, maxPerSecond: 0, tailPerSecond: 0, ...options };
     this.tokens = this.options.maxPerSecond;
   }
 
@@ -94,8 +94,8 @@ export class ExportSampler {
 
   /** The quantile the tail starts at now, 0..1. */
   get tailQuantile(): number {
-    const { tailQuantile, maxTailPerSecond } = this.options;
-    return maxTailPerSecond > 0 && this.rate > 0 ? Math.max(tailQuantile, 1 - maxTailPerSecond / this.rate) : tailQuantile;
+    const { tailQuantile, tailPerSecond } = this.options;
+    return tailPerSecond > 0 && this.rate > 0 ? Math.max(tailQuantile, 1 - tailPerSecond / this.rate) : tailQuantile;
   }
 
   private refresh(nowNs: number): void {

@@ -126,7 +126,7 @@ export async function startTracing(config: TracingConfig, options: StartOptions 
   const tracer = new Tracer({
     owners,
     sink,
-    sampler: new ExportSampler({ ratio: config.exportRatio, maxPerSecond: config.exportMaxPerSecond, tailQuantile: config.exportTailQuantile, maxTailPerSecond: config.exportTailMaxPerSecond }),
+    sampler: new ExportSampler({ ratio: config.exportRatio, maxPerSecond: config.exportMaxPerSecond, tailQuantile: config.exportTailQuantile, tailPerSecond: config.exportTailPerSecond }),
     ...(profiling ? { labels: profiling.profiler } : {}),
   });
   if (profiling) tracer.onFinish((span) => profiling.stats.record(span));
