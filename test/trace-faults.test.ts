@@ -46,12 +46,20 @@ interface Summary {
   exported: number;
   failed: number;
   dropped: number;
+  /** Where the slow tail began, in ms, and at which running percentile. */
+  tail: { ms: number; percentile: number };
 }
 
 function summary(stderr: string): Summary {
-  const m = /traced (\d+) requests .* exported (\d+) spans, (\d+) failed, (\d+) requests dropped/.exec(stderr);
+  const m = /traced (\d+) requests .* exported (\d+) spans, (\d+) failed, (\d+) requests dropped .*; slow tail: slower than ([\d.]+) ms, the running p([\d.]+)/.exec(stderr);
   assert.ok(m, `a summary line in: ${stderr}`);
-  return { requests: Number(m[1]), exported: Number(m[2]), failed: Number(m[3]), dropped: Number(m[4]) };
+  return {
+    requests: Number(m[1]),
+    exported: Number(m[2]),
+    failed: Number(m[3]),
+    dropped: Number(m[4]),
+    tail: { ms: Number(m[5]), percentile: Number(m[6]) },
+  };
 }
 
 test('a collector that is down: every request is served, export failures and drops are counted', async () => {
@@ -72,6 +80,9 @@ test('a collector that is down: every request is served, export failures and dro
   assert.equal(s.exported, 0);
   assert.ok(s.failed > 0, 'the failed export is counted');
   assert.ok(s.dropped > 0, 'requests past the in-flight cap are dropped and counted');
+  // One threshold, at the 100th request, before any rate was measured: the quantile asked for.
+  assert.equal(s.tail.percentile, 99);
+  assert.ok(s.tail.ms > 0, `tail threshold ${s.tail.ms} ms`);
 });
 
 test('a collector that answers slowly: the backlog stays capped and the service does not wait for it', async () => {

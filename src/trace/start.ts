@@ -23,6 +23,7 @@ export interface Tracing {
   kernel: { source: 'agent' | 'self' } | { source: 'off'; reason: string };
   sink: OtlpSink | null;
   owners: SocketOwners | null;
+  sampler: ExportSampler;
   /**
    * Finishes the requests still waiting for their last bytes, then writes the
    * fused profile, when profiling (synchronous: it also runs at exit); once.
@@ -95,8 +96,16 @@ export function tracingSummary(t: Tracing): string {
   if (t.sink) {
     const e = t.sink.counters;
     parts.push(`exported ${e.spansExported} spans, ${e.spansFailed} failed, ${e.requestsDropped} requests dropped (export backlog full)`);
+    parts.push(tailSummary(t.sampler));
   }
   return `wireflame: ${parts.join('; ')}`;
+}
+
+/** Where the slow tail began at the end: its quantile rises with the request rate (export-sampler.ts). */
+function tailSummary(sampler: ExportSampler): string {
+  if (!Number.isFinite(sampler.thresholdMs)) return 'slow tail: none yet';
+  const percentile = Number((sampler.tailQuantile * 100).toFixed(2));
+  return `slow tail: slower than ${Number(sampler.thresholdMs.toPrecision(3))} ms, the running p${percentile}`;
 }
 
 export interface StartOptions {
@@ -123,10 +132,16 @@ export async function startTracing(config: TracingConfig, options: StartOptions 
       })
     : null;
   const profiling = config.profileDir ? await startProfiling(config) : null;
+  const sampler = new ExportSampler({
+    ratio: config.exportRatio,
+    maxPerSecond: config.exportMaxPerSecond,
+    tailQuantile: config.exportTailQuantile,
+    tailPerSecond: config.exportTailPerSecond,
+  });
   const tracer = new Tracer({
     owners,
     sink,
-    sampler: new ExportSampler({ ratio: config.exportRatio, maxPerSecond: config.exportMaxPerSecond, tailQuantile: config.exportTailQuantile, tailPerSecond: config.exportTailPerSecond }),
+    sampler,
     ...(profiling ? { labels: profiling.profiler } : {}),
   });
   if (profiling) tracer.onFinish((span) => profiling.stats.record(span));
@@ -150,6 +165,7 @@ export async function startTracing(config: TracingConfig, options: StartOptions 
     kernel: link ? { source: link.source } : { source: 'off', reason: kernelOff ?? '' },
     sink,
     owners,
+    sampler,
     writeProfile() {
       tracer.finishAwaiting();
       if (!profiling || profileWritten) return;
