@@ -1,20 +1,31 @@
 /**
  * What the kernel probes cost a saturated service. The fastify hello target
- * is driven by wrk, alternating runs with the probes off, on (attached to
- * the target's pid, aggregating in the kernel, no raw events), and on but
- * observing only this idle script: what the packets of every process outside
- * the filter pay, here wrk's and the target's alike. Medians of the
- * interleaved runs give the throughput ratios. One more run with BPF run-time
- * statistics on (they cost a clock read per hit, so never during the ratio
- * runs) gives each program's cost per hit: run_time_ns / run_cnt. Busy CPU
- * time per request (all CPUs, from /proc/stat) is printed too: it is steadier
- * than throughput at saturation.
+ * is driven by wrk, runs interleaved (the order turning round by round):
+ * - probes off;
+ * - on, attached to the target's pid, aggregating in the kernel, no raw
+ *   events: the default send path (BPF timestamping here), and the
+ *   tracepoint send path;
+ * - on but observing only this idle script: what the packets of every
+ *   process outside the filter pay, here wrk's and the target's alike;
+ * - the floor of each send path: bpf/hook-floor.bpf.o, programs on the same
+ *   hooks that return at once (timestamping: that stamp the target's sends
+ *   and nothing more), what the kernel's own dispatch of the hooks costs
+ *   before any program body.
+ * Medians of the interleaved runs give the throughput ratios. One more run
+ * with BPF run-time statistics on (they cost a clock read per hit, so never
+ * during the ratio runs) gives each program's cost per hit: run_time_ns /
+ * run_cnt. Busy CPU time per request (all CPUs, from /proc/stat) is printed
+ * too. Single runs on these VMs swing by 10 % or more: read the medians of
+ * many rounds.
  *
  *   node bench/kernel-overhead.ts [--rounds 8] [--seconds 3] [--connections 32]
  */
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadNative } from '../src/kernel/addon.ts';
+import { loadNative, type NativeKernelObject } from '../src/kernel/addon.ts';
+import { cgroup2Root } from '../src/kernel/environment.ts';
 import { KernelSession } from '../src/kernel/session.ts';
+import { rotated } from './lib/rounds.ts';
 import { startTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
 
@@ -32,35 +43,68 @@ const load = { seconds: Number(values.seconds), connections: Number(values.conne
 const { child, port } = await startTarget('hello-server.ts', { cpu: 1 });
 const url = `http://127.0.0.1:${port}/`;
 const native = loadNative();
-const off: number[] = [];
-const on: number[] = [];
-const idle: number[] = [];
-const cpuOff: number[] = [];
-const cpuOn: number[] = [];
-const cpuIdle: number[] = [];
+const FLOOR_PATH = fileURLToPath(new URL('../bpf/hook-floor.bpf.o', import.meta.url));
+const TRACEPOINT_SENDS = ['floor_sendmsg_btf', 'floor_send_length_btf', 'floor_dev_queue_btf', 'floor_dev_xmit_btf'];
+
+/** The floor object attached with one send path: its other send programs are not loaded. */
+function openFloor(timestamping: boolean): NativeKernelObject {
+  const object = new native.KernelObject(FLOOR_PATH);
+  for (const p of object.programs()) {
+    const tracepointSend = TRACEPOINT_SENDS.includes(p.name);
+    object.setAutoload(p.name, p.name === 'floor_tstamp_sockops' ? timestamping : !tracepointSend || !timestamping);
+  }
+  object.load();
+  const tgid = Buffer.alloc(4);
+  tgid.writeUInt32LE(child.pid!);
+  native.mapUpdate(object.mapFd('floor_tgid'), Buffer.alloc(4), tgid);
+  object.attach(cgroup2Root() ?? undefined);
+  return object;
+}
+
+const probes = (pid: number, timestamping: boolean) => () => {
+  const session = KernelSession.open({ filter: { kind: 'pids', pids: [pid] }, timestamping });
+  return () => session.close();
+};
+const floor = (timestamping: boolean) => () => {
+  const object = openFloor(timestamping);
+  return () => object.close();
+};
+
+interface Variant {
+  label: string;
+  /** Attaches what the variant measures and returns how to detach it; null: nothing attached. */
+  attach: (() => () => void) | null;
+  rps: number[];
+  cpu: number[];
+}
+const variant = (label: string, attach: Variant['attach']): Variant => ({ label, attach, rps: [], cpu: [] });
+const off = variant('probes off', null);
+const variants = [
+  off,
+  variant('probes on (timestamping)', probes(child.pid!, true)),
+  variant('probes on (tracepoints)', probes(child.pid!, false)),
+  variant('observing nothing (timestamping)', probes(process.pid, true)),
+  variant('floor (timestamping)', floor(true)),
+  variant('floor (tracepoints)', floor(false)),
+];
 const perProgram = new Map<string, { ns: bigint; cnt: bigint }>();
 
-/** One wrk run with the probes observing `pids` (null: probes off), its figures into `rps` and `cpu`. */
-async function measure(pids: number[] | null, rps: number[], cpu: number[]): Promise<void> {
-  const session = pids ? KernelSession.open({ filter: { kind: 'pids', pids } }) : null;
+async function measure(v: Variant): Promise<void> {
+  const detach = v.attach?.();
   try {
     const r = await wrk(url, load);
-    rps.push(r.rps);
-    cpu.push(r.cpuNsPerRequest);
+    v.rps.push(r.rps);
+    v.cpu.push(r.cpuNsPerRequest);
   } finally {
-    session?.close();
+    detach?.();
   }
 }
 
 try {
   await wrk(url, { ...load, seconds: 2 }); // warm-up: JIT and connection setup
   for (let i = 0; i < rounds; i++) {
-    await measure(null, off, cpuOff);
-    await measure([child.pid!], on, cpuOn);
-    await measure([process.pid], idle, cpuIdle);
-    process.stderr.write(
-      `round ${i + 1}/${rounds}: off ${off.at(-1)!.toFixed(0)}, on ${on.at(-1)!.toFixed(0)}, observing nothing ${idle.at(-1)!.toFixed(0)} req/s\n`,
-    );
+    for (const v of rotated(variants, i)) await measure(v);
+    process.stderr.write(`round ${i + 1}/${rounds}: ${variants.map((v) => `${v.label} ${v.rps.at(-1)!.toFixed(0)}`).join(', ')} req/s\n`);
   }
   const session = KernelSession.open({ filter: { kind: 'pids', pids: [child.pid!] } });
   const statsFd = native.enableStats();
@@ -75,19 +119,19 @@ try {
   child.kill();
 }
 
-const ratio = median(on) / median(off);
 console.log(`fastify hello (CPU 1), wrk -t1 -c${load.connections} (CPU 0), ${rounds} interleaved rounds of ${load.seconds}s`);
-console.log(`probes off: median ${median(off).toFixed(0)} req/s  [${off.map((v) => v.toFixed(0)).join(', ')}]`);
-console.log(`probes on:  median ${median(on).toFixed(0)} req/s  [${on.map((v) => v.toFixed(0)).join(', ')}]`);
-console.log(`probes observing nothing: median ${median(idle).toFixed(0)} req/s  [${idle.map((v) => v.toFixed(0)).join(', ')}]`);
-console.log(`throughput with probes: ${(ratio * 100).toFixed(1)} % of probes off (target >= 97 %)`);
-console.log(`throughput with probes observing nothing: ${((median(idle) / median(off)) * 100).toFixed(1)} % of probes off`);
-console.log(
-  `machine CPU per request: off ${(median(cpuOff) / 1000).toFixed(2)} us, on ${(median(cpuOn) / 1000).toFixed(2)} us ` +
-    `(+${(median(cpuOn) - median(cpuOff)).toFixed(0)} ns per request, medians), observing nothing ${(median(cpuIdle) / 1000).toFixed(2)} us ` +
-    `(+${(median(cpuIdle) - median(cpuOff)).toFixed(0)} ns)`,
-);
-console.log('cost per hook hit (run_time_ns / run_cnt, target <= 250 ns):');
+const offRps = median(off.rps);
+const offCpu = median(off.cpu);
+for (const v of variants) {
+  const ratios = v.rps.map((rps, i) => rps / off.rps[i]!);
+  console.log(
+    `${v.label.padEnd(34)} median ${median(v.rps).toFixed(0).padStart(6)} req/s, ${((median(v.rps) / offRps) * 100).toFixed(1)} % of probes off ` +
+      `(round by round ${(median(ratios) * 100).toFixed(1)} %), machine CPU ${(median(v.cpu) / 1000).toFixed(2)} us a request ` +
+      `(+${(median(v.cpu) - offCpu).toFixed(0)} ns)`,
+  );
+}
+console.log('target: probes on >= 97 % of probes off');
+console.log('cost per hook hit, default send path (run_time_ns / run_cnt, target <= 250 ns):');
 let totalNs = 0n;
 let totalCnt = 0n;
 for (const [name, { ns, cnt }] of perProgram) {
