@@ -50,8 +50,7 @@ const TRACEPOINT_SENDS = ['floor_sendmsg_btf', 'floor_send_length_btf', 'floor_d
 function openFloor(timestamping: boolean): NativeKernelObject {
   const object = new native.KernelObject(FLOOR_PATH);
   for (const p of object.programs()) {
-    const tracepointSend = TRACEPOINT_SENDS.includes(p.name);
-    object.setAutoload(p.name, p.name === 'floor_tstamp_sockops' ? timestamping : !tracepointSend || !timestamping);
+    object.setAutoload(p.name, timestamping ? !TRACEPOINT_SENDS.includes(p.name) : p.name !== 'floor_tstamp_sockops');
   }
   object.load();
   const tgid = Buffer.alloc(4);
