@@ -12,16 +12,9 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-
-#define SOL_SOCKET 1
-#define SK_BPF_CB_FLAGS 1009
-#define SK_BPF_CB_TX_TIMESTAMPING 1
-#define SOCK_OPS_TSTAMP_SENDMSG_CB 20
+#include "tstamp.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
-extern int bpf_sock_ops_enable_tx_tstamp(struct bpf_sock_ops_kern *skops, __u64 flags) __ksym __weak;
 
 /* The observed process, written by the bench before it attaches. */
 struct {
@@ -34,16 +27,16 @@ struct {
 SEC("sockops")
 int floor_tstamp_sockops(struct bpf_sock_ops *skops)
 {
-	int flags = SK_BPF_CB_TX_TIMESTAMPING;
+	int flags = WF_SK_BPF_CB_TX_TIMESTAMPING;
 	__u32 zero = 0;
 	__u32 *tgid;
 
 	switch (skops->op) {
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		bpf_setsockopt(skops, SOL_SOCKET, SK_BPF_CB_FLAGS, &flags, sizeof(flags));
+		bpf_setsockopt(skops, SOL_SOCKET, WF_SK_BPF_CB_FLAGS, &flags, sizeof(flags));
 		break;
-	case SOCK_OPS_TSTAMP_SENDMSG_CB:
+	case WF_SOCK_OPS_TSTAMP_SENDMSG_CB:
 		tgid = bpf_map_lookup_elem(&floor_tgid, &zero);
 		if (tgid && *tgid == bpf_get_current_pid_tgid() >> 32)
 			bpf_sock_ops_enable_tx_tstamp(bpf_cast_to_kern_ctx(skops), 0);

@@ -27,6 +27,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "wireflame.h"
+#include "tstamp.h"
 
 /* vmlinux.h has the kernel's enums (IPPROTO_TCP, SOCK_STREAM, TCP_CLOSE...), not its macros. */
 #define AF_INET 2
@@ -1027,18 +1028,6 @@ static __always_inline void dev_xmit(struct sk_buff *skb)
  * other calls' bytes too (small writes corked together, the stamp moved to
  * the newest), so a stamp completes every pending call that ends in it.
  */
-
-/* UAPI values, defined here so that headers of older kernels build the object. */
-#define SOL_SOCKET 1
-#define WF_SK_BPF_CB_FLAGS 1009
-#define WF_SK_BPF_CB_TX_TIMESTAMPING 1
-#define WF_SOCK_OPS_TSTAMP_SCHED_CB 16
-#define WF_SOCK_OPS_TSTAMP_SND_SW_CB 17
-#define WF_SOCK_OPS_TSTAMP_SENDMSG_CB 20
-
-/* Weak: the loader picks this path only where the kernel has both. */
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
-extern int bpf_sock_ops_enable_tx_tstamp(struct bpf_sock_ops_kern *skops, __u64 flags) __ksym __weak;
 
 static __always_inline void tstamp_sendmsg(struct bpf_sock_ops *skops, struct bpf_sock_ops_kern *k)
 {
