@@ -11,7 +11,11 @@
  *   hooks that return at once (timestamping: that stamp the target's sends
  *   and nothing more), what the kernel's own dispatch of the hooks costs
  *   before any program body.
- * Medians of the interleaved runs give the throughput ratios. One more run
+ * Medians of the interleaved runs give the throughput ratios, and each
+ * variant's ratio to probes off within the same round gives a 95 %
+ * interval for its median: a 3-point target is met only when the interval
+ * lies above it. `--variants` measures fewer of them against probes off, so
+ * that rounds are shorter and the machine drifts less within one. One more run
  * with BPF run-time statistics on (they cost a clock read per hit, so never
  * during the ratio runs) gives each program's cost per hit: run_time_ns /
  * run_cnt. Busy CPU time per request (all CPUs, from /proc/stat) is printed
@@ -19,24 +23,32 @@
  * many rounds.
  *
  *   node bench/kernel-overhead.ts [--rounds 8] [--seconds 3] [--connections 32]
+ *     [--variants on,on-tracepoints,nothing,floor,floor-tracepoints]
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadNative, type NativeKernelObject } from '../src/kernel/addon.ts';
 import { cgroup2Root } from '../src/kernel/environment.ts';
 import { KernelSession } from '../src/kernel/session.ts';
+import { medianInterval } from './lib/median-interval.ts';
 import { rotated } from './lib/rounds.ts';
 import { startTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
 
+const VARIANTS = ['on', 'on-tracepoints', 'nothing', 'floor', 'floor-tracepoints'] as const;
+type VariantName = (typeof VARIANTS)[number];
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '8' },
     seconds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
+    variants: { type: 'string', default: VARIANTS.join(',') },
   },
 });
 const rounds = Number(values.rounds);
+const names = values.variants.split(',');
+const unknown = names.find((n) => !(VARIANTS as readonly string[]).includes(n));
+if (unknown !== undefined) throw new Error(`--variants: unknown "${unknown}"; choose from ${VARIANTS.join(', ')}`);
 // wrk on CPU 0, the target on CPU 1: each saturates its own core.
 const load = { seconds: Number(values.seconds), connections: Number(values.connections), cpu: 0 };
 
@@ -78,14 +90,14 @@ interface Variant {
 }
 const variant = (label: string, attach: Variant['attach']): Variant => ({ label, attach, rps: [], cpu: [] });
 const off = variant('probes off', null);
-const variants = [
-  off,
-  variant('probes on (timestamping)', probes(child.pid!, true)),
-  variant('probes on (tracepoints)', probes(child.pid!, false)),
-  variant('observing nothing (timestamping)', probes(process.pid, true)),
-  variant('floor (timestamping)', floor(true)),
-  variant('floor (tracepoints)', floor(false)),
-];
+const choices: Record<VariantName, Variant> = {
+  on: variant('probes on (timestamping)', probes(child.pid!, true)),
+  'on-tracepoints': variant('probes on (tracepoints)', probes(child.pid!, false)),
+  nothing: variant('observing nothing (timestamping)', probes(process.pid, true)),
+  floor: variant('floor (timestamping)', floor(true)),
+  'floor-tracepoints': variant('floor (tracepoints)', floor(false)),
+};
+const variants = [off, ...names.map((n) => choices[n as VariantName])];
 const perProgram = new Map<string, { ns: bigint; cnt: bigint }>();
 
 async function measure(v: Variant): Promise<void> {
@@ -121,12 +133,14 @@ try {
 console.log(`fastify hello (CPU 1), wrk -t1 -c${load.connections} (CPU 0), ${rounds} interleaved rounds of ${load.seconds}s`);
 const offRps = median(off.rps);
 const offCpu = median(off.cpu);
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 for (const v of variants) {
   const ratios = v.rps.map((rps, i) => rps / off.rps[i]!);
+  const interval = medianInterval(ratios);
   console.log(
-    `${v.label.padEnd(34)} median ${median(v.rps).toFixed(0).padStart(6)} req/s, ${((median(v.rps) / offRps) * 100).toFixed(1)} % of probes off ` +
-      `(round by round ${(median(ratios) * 100).toFixed(1)} %), machine CPU ${(median(v.cpu) / 1000).toFixed(2)} us a request ` +
-      `(+${(median(v.cpu) - offCpu).toFixed(0)} ns)`,
+    `${v.label.padEnd(34)} median ${median(v.rps).toFixed(0).padStart(6)} req/s, ${pct(median(v.rps) / offRps)} of probes off ` +
+      `(round by round ${pct(median(ratios))}, 95 % interval ${interval ? interval.map(pct).join(' .. ') : 'needs 6+ rounds'}), ` +
+      `machine CPU ${(median(v.cpu) / 1000).toFixed(2)} us a request (+${(median(v.cpu) - offCpu).toFixed(0)} ns)`,
   );
 }
 console.log('target: probes on >= 97 % of probes off');
