@@ -11,7 +11,8 @@
  * code, the profiler records every compiled function, which costs more for
  * a few seconds (the warm-up's figures are printed apart). A run ends before
  * the profiler's first collection (10 s in), whose pause is amortized over
- * ten seconds in a real run.
+ * ten seconds in a real run. The cost's 95 % interval, from the rounds'
+ * paired figures, says whether the target is met beyond the machine's noise.
  *
  *   node bench/profile-overhead.ts [--rounds 6] [--seconds 4] [--warmup 3] [--rates 49,99]
  */
@@ -21,6 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PROFILE_HZ } from '../src/trace/config.ts';
 import { processCpuNs } from './lib/cpu.ts';
+import { medianInterval } from './lib/median-interval.ts';
 import { rotated } from './lib/rounds.ts';
 import { withFreshTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
@@ -83,6 +85,9 @@ for (const name of names.slice(1)) {
   const warmCost = 1 - median(warm.get(name)!) / median(warm.get(BASELINE)!);
   console.log(`profiler at ${name}${name === `${DEFAULT_PROFILE_HZ} Hz` ? ' (the default)' : ''}:`);
   console.log(`  costs ${pct(1 - median(runs) / median(baseRps))} of saturated throughput (target <= 3 % at the default rate): median ${median(runs).toFixed(0)} req/s  [${runs.map((v) => v.toFixed(0)).join(', ')}]`);
-  console.log(`  round by round: median ${pct(median(paired))}  [${paired.map((c) => (c * 100).toFixed(1)).join(', ')}]`);
+  const interval = medianInterval(paired);
+  console.log(
+    `  round by round: median ${pct(median(paired))}, 95 % interval ${interval ? interval.map(pct).join(' .. ') : 'needs 6+ rounds'}  [${paired.map((c) => (c * 100).toFixed(1)).join(', ')}]`,
+  );
   console.log(`  target CPU per request +${pct(median(cpu.get(name)!) / baseCpu - 1)}; during the warm-up: ${pct(warmCost)} of throughput`);
 }
