@@ -15,6 +15,9 @@
  *    swing on a VM (a slower server lets the load generator sleep, and
  *    waking it costs the server more).
  *
+ * The traced throughput's 95 % interval, from each round's ratio to no
+ * agent, says whether the target is met beyond the machine's noise.
+ *
  *   node bench/trace-overhead.ts [--pairs 6] [--seconds 3] [--rate-rounds 6] [--rate-seconds 8]
  */
 import { execFile } from 'node:child_process';
@@ -27,6 +30,7 @@ import { Latency } from '../src/load/latency.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { startNullCollector } from './lib/collector.ts';
 import { processCpuNs } from './lib/cpu.ts';
+import { medianInterval } from './lib/median-interval.ts';
 import { rotated } from './lib/rounds.ts';
 import { withFreshTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
@@ -120,7 +124,11 @@ for (const v of VARIANTS) {
     `${v.padEnd(8)} median ${median(rps[v]).toFixed(0).padStart(6)} req/s (${pct(v)} % of none), CPU ${(median(cpu[v]) / 1000).toFixed(2)} us/request  [${rps[v].map((x) => x.toFixed(0)).join(', ')}]`,
   );
 }
-console.log(`traced throughput: ${pct('traced')} % of no agent (target >= 95 %)`);
+const paired = (v: Variant) => rps[v].map((r, i) => r / rps.none[i]!);
+const interval = (v: Variant) => medianInterval(paired(v))?.map((x) => `${(x * 100).toFixed(1)} %`).join(' .. ') ?? 'needs 6+ rounds';
+console.log(
+  `traced throughput: ${pct('traced')} % of no agent (target >= 95 %); round by round ${(median(paired('traced')) * 100).toFixed(1)} %, 95 % interval ${interval('traced')}`,
+);
 console.log(`p99 at 2k req/s (open loop, ${values['rate-seconds']}s runs): ${VARIANTS.map((v) => `${v} ${median(p99[v]).toFixed(2)} ms [${p99[v].join(', ')}]`).join('; ')}`);
 console.log(`traced p99: ${((median(p99.traced) / median(p99.none) - 1) * 100).toFixed(1)} % over no agent (medians of the runs' p99)`);
 const pooledP99 = (v: Variant) => pooled[v].percentileMs(99);
