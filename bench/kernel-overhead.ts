@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { loadNative, type NativeKernelObject } from '../src/kernel/addon.ts';
 import { cgroup2Root } from '../src/kernel/environment.ts';
 import { KernelSession } from '../src/kernel/session.ts';
-import { medianInterval } from './lib/median-interval.ts';
+import { intervalText } from './lib/median-interval.ts';
 import { rotated } from './lib/rounds.ts';
 import { startTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
@@ -136,10 +136,9 @@ const offCpu = median(off.cpu);
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 for (const v of variants) {
   const ratios = v.rps.map((rps, i) => rps / off.rps[i]!);
-  const interval = medianInterval(ratios);
   console.log(
     `${v.label.padEnd(34)} median ${median(v.rps).toFixed(0).padStart(6)} req/s, ${pct(median(v.rps) / offRps)} of probes off ` +
-      `(round by round ${pct(median(ratios))}, 95 % interval ${interval ? interval.map(pct).join(' .. ') : 'needs 6+ rounds'}), ` +
+      `(round by round ${pct(median(ratios))}, ${intervalText(ratios, pct)}), ` +
       `machine CPU ${(median(v.cpu) / 1000).toFixed(2)} us a request (+${(median(v.cpu) - offCpu).toFixed(0)} ns)`,
   );
 }

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PROFILE_HZ } from '../src/trace/config.ts';
 import { processCpuNs } from './lib/cpu.ts';
-import { medianInterval } from './lib/median-interval.ts';
+import { intervalText } from './lib/median-interval.ts';
 import { rotated } from './lib/rounds.ts';
 import { withFreshTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
@@ -85,9 +85,6 @@ for (const name of names.slice(1)) {
   const warmCost = 1 - median(warm.get(name)!) / median(warm.get(BASELINE)!);
   console.log(`profiler at ${name}${name === `${DEFAULT_PROFILE_HZ} Hz` ? ' (the default)' : ''}:`);
   console.log(`  costs ${pct(1 - median(runs) / median(baseRps))} of saturated throughput (target <= 3 % at the default rate): median ${median(runs).toFixed(0)} req/s  [${runs.map((v) => v.toFixed(0)).join(', ')}]`);
-  const interval = medianInterval(paired);
-  console.log(
-    `  round by round: median ${pct(median(paired))}, 95 % interval ${interval ? interval.map(pct).join(' .. ') : 'needs 6+ rounds'}  [${paired.map((c) => (c * 100).toFixed(1)).join(', ')}]`,
-  );
+  console.log(`  round by round: median ${pct(median(paired))}, ${intervalText(paired, pct)}  [${paired.map((c) => (c * 100).toFixed(1)).join(', ')}]`);
   console.log(`  target CPU per request +${pct(median(cpu.get(name)!) / baseCpu - 1)}; during the warm-up: ${pct(warmCost)} of throughput`);
 }

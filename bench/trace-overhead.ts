@@ -30,7 +30,7 @@ import { Latency } from '../src/load/latency.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { startNullCollector } from './lib/collector.ts';
 import { processCpuNs } from './lib/cpu.ts';
-import { medianInterval } from './lib/median-interval.ts';
+import { intervalText } from './lib/median-interval.ts';
 import { rotated } from './lib/rounds.ts';
 import { withFreshTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
@@ -125,9 +125,8 @@ for (const v of VARIANTS) {
   );
 }
 const paired = (v: Variant) => rps[v].map((r, i) => r / rps.none[i]!);
-const interval = (v: Variant) => medianInterval(paired(v))?.map((x) => `${(x * 100).toFixed(1)} %`).join(' .. ') ?? 'needs 6+ rounds';
 console.log(
-  `traced throughput: ${pct('traced')} % of no agent (target >= 95 %); round by round ${(median(paired('traced')) * 100).toFixed(1)} %, 95 % interval ${interval('traced')}`,
+  `traced throughput: ${pct('traced')} % of no agent (target >= 95 %); round by round ${(median(paired('traced')) * 100).toFixed(1)} %, ${intervalText(paired('traced'), (x) => `${(x * 100).toFixed(1)} %`)}`,
 );
 console.log(`p99 at 2k req/s (open loop, ${values['rate-seconds']}s runs): ${VARIANTS.map((v) => `${v} ${median(p99[v]).toFixed(2)} ms [${p99[v].join(', ')}]`).join('; ')}`);
 console.log(`traced p99: ${((median(p99.traced) / median(p99.none) - 1) * 100).toFixed(1)} % over no agent (medians of the runs' p99)`);

@@ -1,7 +1,7 @@
 // The benches' confidence interval for a median: the sign test's order statistics.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { medianInterval } from '../bench/lib/median-interval.ts';
+import { intervalText, medianInterval } from '../bench/lib/median-interval.ts';
 
 const ranks = (n: number) => Array.from({ length: n }, (_, i) => n - i); // n..1, unsorted on purpose
 
@@ -23,4 +23,9 @@ test('a lower confidence narrows the interval', () => {
   const [lo95, hi95] = medianInterval(ranks(24))!;
   const [lo80, hi80] = medianInterval(ranks(24), 0.8)!;
   assert.ok(lo80 > lo95 && hi80 < hi95);
+});
+
+test('the printed interval names its bounds, or says it has none', () => {
+  assert.equal(intervalText(ranks(12), String), '95 % interval 3 .. 10');
+  assert.equal(intervalText(ranks(5), String), 'no 95 % interval under 6 rounds');
 });

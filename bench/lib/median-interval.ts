@@ -24,3 +24,9 @@ export function medianInterval(values: readonly number[], confidence = 0.95): [n
   const s = [...values].sort((a, b) => a - b);
   return [s[k - 1]!, s[n - k]!];
 }
+
+/** The interval as the benches print it, each bound through `format`. */
+export function intervalText(values: readonly number[], format: (x: number) => string): string {
+  const interval = medianInterval(values);
+  return interval ? `95 % interval ${interval.map(format).join(' .. ')}` : 'no 95 % interval under 6 rounds';
+}
