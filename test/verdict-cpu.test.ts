@@ -4,7 +4,7 @@
 // with the burning function first among the stacks.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -14,18 +14,22 @@ import { pacedRun, wireflame } from './helpers/cli.ts';
 import { fixture, startTracedService } from './helpers/service.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wf-cpu-profile-'));
+const out = mkdtempSync(join(tmpdir(), 'wf-verdict-cpu-'));
 const service = await startTracedService(fixture('cpu-service.ts'), {
   WIREFLAME_KERNEL: 'off',
   WIREFLAME_PROFILE_DIR: dir,
   WIREFLAME_PROFILE_INTERVAL_US: '1000',
   BURN_MS: '5',
 });
-after(() => service.stop());
+after(async () => {
+  await service.stop();
+  for (const d of [dir, out]) rmSync(d, { recursive: true, force: true });
+});
 
 test('a handler that burns CPU: application CPU is the top cause, burnCpu the top function', async () => {
   const r = await pacedRun([
     'run', '--target', service.url, '--target-pid', String(service.pid), '--target-profile', dir,
-    '--rate', '100', '--duration', '3s', '--warmup', '500ms', '--json', '--out', mkdtempSync(join(tmpdir(), 'wf-verdict-cpu-')),
+    '--rate', '100', '--duration', '3s', '--warmup', '500ms', '--json', '--out', out,
   ]);
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout) as RunResult;
