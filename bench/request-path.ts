@@ -8,10 +8,16 @@
  * HTTP figures on these VMs swing by 10 % or more between runs; these are
  * steady to a few percent, so they are the ones to read when changing the
  * request path.
+ * Each variant runs in a process of its own: run one after another in one
+ * process, the tracer's methods had seen every variant's objects, and the
+ * later variants paid for the earlier ones' shapes (they charged about
+ * 150 ns a request to "the profiler running", which costs under 10 alone).
  *
  *   node bench/request-path.ts [--requests 1000000] [--rounds 5]
  */
+import { execFileSync } from 'node:child_process';
 import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { SharedMaps } from '../src/kernel/shared-maps.ts';
 import { SLOTS, STAGE_AGG } from '../src/kernel/layout.ts';
@@ -23,7 +29,9 @@ import { SocketOwners } from '../src/trace/socket-owners.ts';
 import { Tracer } from '../src/trace/tracer.ts';
 import { median } from './lib/wrk.ts';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { requests: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '5' }, variant: { type: 'string' } },
+});
 const requests = Number(values.requests);
 
 const memory = new ArrayBuffer(SLOT_TABLE_BYTES);
@@ -78,26 +86,34 @@ profiledWithSlots.onFinish((span) => kernelRoutes.record(span));
 // A connection accepted by an instrumented server; the other socket never was.
 const connection = fakeSocket();
 
-const figures = { slots: [] as number[], none: [] as number[], profiled: [] as number[], alone: [] as number[], running: [] as number[], both: [] as number[] };
-for (let i = 0; i < Number(values.rounds); i++) {
-  figures.slots.push(nsPerRequest(withSlots));
-  figures.none.push(nsPerRequest(withoutKernel));
+/** Each variant's rounds; those with the profiler start it first, as a process does. */
+const VARIANTS = {
+  none: () => nsPerRequest(withoutKernel),
+  slots: () => nsPerRequest(withSlots),
+  running: () => nsPerRequest(withoutKernel),
+  profiled: () => profiled.connection(connection, () => nsPerRequest(profiled, connection)),
+  alone: () => nsPerRequest(profiled),
+  both: () => profiledWithSlots.connection(connection, () => nsPerRequest(profiledWithSlots, connection)),
+};
+type Variant = keyof typeof VARIANTS;
+const PROFILED: Variant[] = ['running', 'profiled', 'alone', 'both'];
+
+if (values.variant !== undefined) {
+  const variant = values.variant as Variant;
+  if (PROFILED.includes(variant)) profiler.start();
+  const ns = Array.from({ length: Number(values.rounds) }, VARIANTS[variant]);
+  if (PROFILED.includes(variant)) profiler.stop();
+  process.stdout.write(`${median(ns)}\n`);
+} else {
+  const self = fileURLToPath(import.meta.url);
+  const measure = (variant: Variant) =>
+    Number(execFileSync(process.execPath, [self, '--variant', variant, '--requests', values.requests, '--rounds', values.rounds], { encoding: 'utf8' }));
+  const [none, slots, running, prof, alone, both] = (Object.keys(VARIANTS) as Variant[]).map(measure) as [number, number, number, number, number, number];
+  console.log(`${requests} requests a round, medians of ${values.rounds} rounds, each variant in a fresh process`);
+  console.log(`server span, kernel stages off:        ${none.toFixed(0)} ns a request`);
+  console.log(`server span, socket owned in its slot: ${slots.toFixed(0)} ns a request (+${(slots - none).toFixed(0)} ns for the kernel link)`);
+  console.log(`server span, profiler running:         ${running.toFixed(0)} ns a request (+${(running - none).toFixed(0)} ns, the request unlabelled)`);
+  console.log(`server span, profiled:                 ${prof.toFixed(0)} ns a request (+${(prof - running).toFixed(0)} ns more for the connection's sample timeline and route totals)`);
+  console.log(`  labelled on its own (no connection):  ${alone.toFixed(0)} ns a request (+${(alone - running).toFixed(0)} ns more for its own sample label and route totals)`);
+  console.log(`server span, socket owned and profiled: ${both.toFixed(0)} ns a request (+${(both - slots).toFixed(0)} ns over owned alone: the profiler running, the timeline, route totals with kernel stages)`);
 }
-// Last, and alone: a running profiler slows every async context switch in the process.
-profiler.start();
-for (let i = 0; i < Number(values.rounds); i++) {
-  figures.profiled.push(profiled.connection(connection, () => nsPerRequest(profiled, connection)));
-  figures.alone.push(nsPerRequest(profiled));
-  // The same tracer as `none`, its requests unlabelled: what the profiler's running costs the path by itself.
-  figures.running.push(nsPerRequest(withoutKernel));
-  figures.both.push(profiledWithSlots.connection(connection, () => nsPerRequest(profiledWithSlots, connection)));
-}
-profiler.stop();
-const [slots, none, prof, alone, running, both] = [figures.slots, figures.none, figures.profiled, figures.alone, figures.running, figures.both].map(median) as [number, number, number, number, number, number];
-console.log(`${requests} requests a round, medians of ${values.rounds} rounds`);
-console.log(`server span, kernel stages off:        ${none.toFixed(0)} ns a request`);
-console.log(`server span, socket owned in its slot: ${slots.toFixed(0)} ns a request (+${(slots - none).toFixed(0)} ns for the kernel link)`);
-console.log(`server span, profiler running:         ${running.toFixed(0)} ns a request (+${(running - none).toFixed(0)} ns, the request unlabelled)`);
-console.log(`server span, profiled:                 ${prof.toFixed(0)} ns a request (+${(prof - running).toFixed(0)} ns more for the connection's sample timeline and route totals)`);
-console.log(`  labelled on its own (no connection):  ${alone.toFixed(0)} ns a request (+${(alone - running).toFixed(0)} ns more for its own sample label and route totals)`);
-console.log(`server span, socket owned and profiled: ${both.toFixed(0)} ns a request (+${(both - slots).toFixed(0)} ns over owned alone: the profiler running, the timeline, route totals with kernel stages)`);
