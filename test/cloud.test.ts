@@ -5,14 +5,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { discoverCloud, endpointsFromEnv } from '../src/host/cloud.ts';
 import { formatResourceAttributes } from '../src/host/otel-resource.ts';
 import { startOtlpReceiver } from './helpers/otlp-receiver.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { wireflame } from './helpers/cli.ts';
+import { scratchDir } from './helpers/scratch.ts';
 
 const servers: net.Server[] = [];
 after(() => servers.forEach((s) => s.close()));
@@ -107,7 +105,7 @@ test('without a metadata service, discovery ends quickly and says none', async (
 test('a run puts the cloud it found into result.json and into its spans\' resource', async () => {
   const env = { WIREFLAME_AWS_IMDS_ENDPOINT: await fakeAws(), WIREFLAME_AZURE_IMDS_ENDPOINT: refused, WIREFLAME_GCP_METADATA_ENDPOINT: refused };
   const receiver = await startOtlpReceiver();
-  const out = mkdtempSync(join(tmpdir(), 'wf-cloud-'));
+  const out = scratchDir('wf-cloud-');
   const r = await wireflame(['run', '--duration', '1s', '--warmup', '0', '--rate', '50', '--json', '--out', out, '--otlp-endpoint', receiver.endpoint], env);
   await receiver.close();
   assert.equal(r.code, 0, r.stderr);

@@ -1,8 +1,7 @@
 // Comparing runs: a real change is called, sampling noise is not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kernelOff } from '../src/kernel/observer.ts';
 import { Latency } from '../src/load/latency.ts';
@@ -10,6 +9,7 @@ import { buildResult } from '../src/report/build-result.ts';
 import { compareRuns } from '../src/report/compare.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { wireflame } from './helpers/cli.ts';
+import { scratchDir } from './helpers/scratch.ts';
 
 /** Deterministic pseudo-random numbers, so the samples are the same on every run. */
 function rng(seed: number) {
@@ -82,7 +82,7 @@ test("with repeated runs the runs' own spread is the noise", () => {
 });
 
 test('the CLI: exit 1 on a regression, 0 otherwise, 2 on a file that is not a result', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wf-compare-'));
+  const dir = scratchDir('wf-compare-');
   const file = (name: string, value: unknown) => {
     const path = join(dir, name);
     writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value));

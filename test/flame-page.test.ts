@@ -4,8 +4,7 @@
  * switch changes the graph, and a page with nothing to draw says so.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -13,8 +12,9 @@ import type { Browser } from 'playwright-core';
 import { flameHtml } from '../src/profile/flame-html.ts';
 import { frame, type WeightedStack } from '../src/profile/frames.ts';
 import { launchBrowser } from './helpers/browser.ts';
+import { scratchDir } from './helpers/scratch.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'wireflame-flame-'));
+const dir = scratchDir('wireflame-flame-');
 const HOSTILE = `<img src=x onerror="window.pwned=1">"'&</script><script>window.pwned=2</script>${'long'.repeat(200)}\uD800`;
 let browser: Browser;
 

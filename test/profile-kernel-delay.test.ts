@@ -5,8 +5,7 @@
  * a stated tolerance of what the test injected.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
 import type { Backend } from '../src/load/backends/child.ts';
@@ -16,6 +15,7 @@ import { wireflamePrograms } from './helpers/bpf.ts';
 import { createTestHost } from './helpers/netns.ts';
 import { sendPaths } from './helpers/send-paths.ts';
 import { fixture, startTracedService, type TracedService } from './helpers/service.ts';
+import { scratchDir } from './helpers/scratch.ts';
 
 const REQUESTS = 5;
 const BURN_MS = 20;
@@ -34,7 +34,7 @@ for (const path of sendPaths()) {
     const host = createTestHost({ rate: '100mbit', index: (process.pid % 200) + 1 });
     let service: TracedService | undefined;
     try {
-      const dir = mkdtempSync(join(tmpdir(), 'wireflame-delay-'));
+      const dir = scratchDir('wireflame-delay-');
       service = await startTracedService(fixture('traced-service.ts'), {
         LISTEN_HOST: host.localAddress,
         WIREFLAME_KERNEL: 'self',

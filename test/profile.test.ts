@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -19,10 +19,11 @@ import { startRedis } from '../src/load/backends/redis.ts';
 import type { Backend } from '../src/load/backends/child.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { fixture, startTracedService } from './helpers/service.ts';
+import { scratchDir } from './helpers/scratch.ts';
 
 let redis: Backend;
 let postgres: Backend;
-const dir = mkdtempSync(join(tmpdir(), 'wireflame-profile-'));
+const dir = scratchDir('wireflame-profile-');
 const BURNS = 30;
 const BURN_MS = 20;
 let stderr = '';

@@ -3,16 +3,16 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { freePort } from '../src/load/backends/free-port.ts';
 import { stopChild, waitUntilReady } from '../src/load/backends/child.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { wireflame } from './helpers/cli.ts';
+import { scratchDir } from './helpers/scratch.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'wf-pushgateway-'));
+const dir = scratchDir('wf-pushgateway-');
 const port = await freePort();
 const gatewayUrl = `http://127.0.0.1:${port}`;
 const gateway = spawn(

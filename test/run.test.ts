@@ -4,8 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { assertValidResult } from '../src/report/build-result.ts';
@@ -13,8 +12,9 @@ import type { RunResult } from '../src/report/result-schema.ts';
 import { CLI, spawnWireflame, wireflame } from './helpers/cli.ts';
 import { programsLeft, wireflamePrograms } from './helpers/bpf.ts';
 import { startOtlpReceiver } from './helpers/otlp-receiver.ts';
+import { scratchDir } from './helpers/scratch.ts';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'wireflame-run-'));
+const tmp = () => scratchDir('wireflame-run-');
 
 test('a fixed-rate run against the embedded target: consistent result.json with kernel stages, spans over OTLP', async () => {
   const out = tmp();

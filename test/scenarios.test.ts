@@ -2,17 +2,15 @@
 // redis-server and PostgreSQL on free ports), and backends that fail.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { startRedis } from '../src/load/backends/redis.ts';
 import { assertValidResult } from '../src/report/build-result.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { wireflame } from './helpers/cli.ts';
+import { scratchDir } from './helpers/scratch.ts';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'wireflame-scenario-'));
+const tmp = () => scratchDir('wireflame-scenario-');
 
 async function runScenario(scenario: string, extra: string[] = []): Promise<RunResult> {
   const r = await wireflame(['run', '--scenario', scenario, '--duration', '2s', '--warmup', '500ms', '--rate', '200', '--json', '--out', tmp(), ...extra]);

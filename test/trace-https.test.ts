@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -16,6 +15,7 @@ import { Agent, request } from 'undici';
 import { tracingConfig } from '../src/trace/config.ts';
 import type { SpanRecord } from '../src/trace/span-record.ts';
 import { startTracing } from '../src/trace/start.ts';
+import { scratchDir } from './helpers/scratch.ts';
 
 /** A throw-away self-signed certificate for 127.0.0.1. */
 function certificate(dir: string): { key: Buffer; cert: Buffer } {
@@ -30,7 +30,7 @@ test('HTTPS requests are traced, with the encrypted bytes of their own responses
   assert.equal(tracing.kernel.source, 'self', `kernel stages on: ${JSON.stringify(tracing.kernel)}`);
   const finished: SpanRecord[] = [];
   tracing.tracer.onFinish((span) => finished.push(span));
-  const dir = mkdtempSync(join(tmpdir(), 'wf-tls-'));
+  const dir = scratchDir('wf-tls-');
   const server = https.createServer(certificate(dir), (req, res) => res.end('s'.repeat(Number(req.url!.slice(1)))));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -61,6 +61,5 @@ test('HTTPS requests are traced, with the encrypted bytes of their own responses
   } finally {
     server.close();
     await tracing.shutdown();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

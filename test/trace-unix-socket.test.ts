@@ -6,15 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Agent, request } from 'undici';
 import { tracingConfig } from '../src/trace/config.ts';
 import { startTracing } from '../src/trace/start.ts';
+import { scratchDir } from './helpers/scratch.ts';
 
 async function drive(url: string, dispatcher: Agent, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
@@ -28,7 +27,7 @@ test('requests on a Unix socket finish with their response; TCP requests still g
   const tracing = await startTracing(tracingConfig({ WIREFLAME_KERNEL: 'self' }), { log: () => {} });
   assert.equal(tracing.kernel.source, 'self', `kernel stages on: ${JSON.stringify(tracing.kernel)}`);
   const { tracer, owners } = tracing;
-  const dir = mkdtempSync(join(tmpdir(), 'wf-unix-'));
+  const dir = scratchDir('wf-unix-');
   const path = join(dir, 'service.sock');
   const handler = (_req: http.IncomingMessage, res: http.ServerResponse) => res.end('u'.repeat(2000));
   const unix = http.createServer(handler).listen(path);
@@ -51,6 +50,5 @@ test('requests on a Unix socket finish with their response; TCP requests still g
     unix.close();
     tcp.close();
     await tracing.shutdown();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

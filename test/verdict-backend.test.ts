@@ -3,14 +3,12 @@
 // in the kernel, and the PostgreSQL backend comes out as the top cause.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Fastify from 'fastify';
 import pg from 'pg';
 import { startPostgres } from '../src/load/backends/postgres.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { pacedRun } from './helpers/cli.ts';
+import { scratchDir } from './helpers/scratch.ts';
 
 const postgres = await startPostgres();
 const pool = new pg.Pool({ connectionString: postgres.url, max: 8 });
@@ -30,7 +28,7 @@ after(async () => {
 test('a handler that waits on PostgreSQL: the pg backend is the top cause, with its share', async () => {
   const r = await pacedRun([
     'run', '--target', url, '--target-pid', String(process.pid), '--pg-url', postgres.url,
-    '--rate', '100', '--duration', '3s', '--warmup', '500ms', '--json', '--out', mkdtempSync(join(tmpdir(), 'wf-verdict-')),
+    '--rate', '100', '--duration', '3s', '--warmup', '500ms', '--json', '--out', scratchDir('wf-verdict-'),
   ]);
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout) as RunResult;

@@ -4,27 +4,22 @@
 // with the burning function first among the stacks.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { catchesSignal } from '../src/cli/target-profile.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { pacedRun, wireflame } from './helpers/cli.ts';
 import { fixture, startTracedService } from './helpers/service.ts';
+import { scratchDir } from './helpers/scratch.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'wf-cpu-profile-'));
-const out = mkdtempSync(join(tmpdir(), 'wf-verdict-cpu-'));
+const dir = scratchDir('wf-cpu-profile-');
+const out = scratchDir('wf-verdict-cpu-');
 const service = await startTracedService(fixture('cpu-service.ts'), {
   WIREFLAME_KERNEL: 'off',
   WIREFLAME_PROFILE_DIR: dir,
   WIREFLAME_PROFILE_INTERVAL_US: '1000',
   BURN_MS: '5',
 });
-after(async () => {
-  await service.stop();
-  for (const d of [dir, out]) rmSync(d, { recursive: true, force: true });
-});
+after(() => service.stop());
 
 test('a handler that burns CPU: application CPU is the top cause, burnCpu the top function', async () => {
   const r = await pacedRun([
