@@ -27,14 +27,13 @@ struct {
 SEC("sockops")
 int floor_tstamp_sockops(struct bpf_sock_ops *skops)
 {
-	int flags = WF_SK_BPF_CB_TX_TIMESTAMPING;
 	__u32 zero = 0;
 	__u32 *tgid;
 
 	switch (skops->op) {
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		bpf_setsockopt(skops, SOL_SOCKET, WF_SK_BPF_CB_FLAGS, &flags, sizeof(flags));
+		wf_tstamp_flag(skops);
 		break;
 	case WF_SOCK_OPS_TSTAMP_SENDMSG_CB:
 		tgid = bpf_map_lookup_elem(&floor_tgid, &zero);

@@ -1123,28 +1123,25 @@ SEC("iter/tcp")
 int wf_tstamp_existing(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
-	int flags = WF_SK_BPF_CB_TX_TIMESTAMPING;
 	struct tcp_sock *tp;
 
 	if (!skc || skc->skc_state != TCP_ESTABLISHED)
 		return 0;
 	tp = bpf_skc_to_tcp_sock(skc);
 	if (tp)
-		bpf_setsockopt(tp, SOL_SOCKET, WF_SK_BPF_CB_FLAGS, &flags, sizeof(flags));
+		wf_tstamp_flag(tp);
 	return 0;
 }
 
 SEC("sockops")
 int wf_tstamp_sockops(struct bpf_sock_ops *skops)
 {
-	int flags = WF_SK_BPF_CB_TX_TIMESTAMPING;
-
 	switch (skops->op) {
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
 		/* In softirq for accepted sockets, where the task is not known:
 		 * every connection is flagged, and the send callback filters. */
-		bpf_setsockopt(skops, SOL_SOCKET, WF_SK_BPF_CB_FLAGS, &flags, sizeof(flags));
+		wf_tstamp_flag(skops);
 		break;
 	case WF_SOCK_OPS_TSTAMP_SENDMSG_CB:
 		tstamp_sendmsg(skops, bpf_cast_to_kern_ctx(skops));
