@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { withFreshTarget } from './lib/target.ts';
+import { chosenVariants } from './lib/variants.ts';
 import { wrk } from './lib/wrk.ts';
 
 const run = promisify(execFile);
@@ -35,15 +36,13 @@ const VARIANTS: Record<string, { register: boolean; env: Record<string, string>;
 
 const { values } = parseArgs({
   options: {
-    variants: { type: 'string', default: 'none,js-only,traced,profiled' },
+    variants: { type: 'string', default: Object.keys(VARIANTS).join(',') },
     rounds: { type: 'string', default: '2' },
     seconds: { type: 'string', default: '4' },
     top: { type: 'string', default: '15' },
   },
 });
-const names = values.variants.split(',');
-const unknown = names.find((n) => !(n in VARIANTS));
-if (unknown !== undefined) throw new Error(`--variants: unknown "${unknown}"; choose from ${Object.keys(VARIANTS).join(', ')}`);
+const names = chosenVariants(values.variants, Object.keys(VARIANTS));
 const seconds = Number(values.seconds);
 await run('perf', ['--version']).catch(() => {
   throw new Error('perf is not installed (Debian: linux-perf; `npm run setup` installs it)');

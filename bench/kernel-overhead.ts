@@ -33,6 +33,7 @@ import { KernelSession } from '../src/kernel/session.ts';
 import { intervalText } from './lib/median-interval.ts';
 import { rotated } from './lib/rounds.ts';
 import { startTarget } from './lib/target.ts';
+import { chosenVariants } from './lib/variants.ts';
 import { median, wrk } from './lib/wrk.ts';
 
 const VARIANTS = ['on', 'on-tracepoints', 'nothing', 'floor', 'floor-tracepoints'] as const;
@@ -46,9 +47,7 @@ const { values } = parseArgs({
   },
 });
 const rounds = Number(values.rounds);
-const names = values.variants.split(',');
-const unknown = names.find((n) => !(VARIANTS as readonly string[]).includes(n));
-if (unknown !== undefined) throw new Error(`--variants: unknown "${unknown}"; choose from ${VARIANTS.join(', ')}`);
+const names = chosenVariants(values.variants, VARIANTS);
 // wrk on CPU 0, the target on CPU 1: each saturates its own core.
 const load = { seconds: Number(values.seconds), connections: Number(values.connections), cpu: 0 };
 
@@ -97,7 +96,7 @@ const choices: Record<VariantName, Variant> = {
   floor: variant('floor (timestamping)', floor(true)),
   'floor-tracepoints': variant('floor (tracepoints)', floor(false)),
 };
-const variants = [off, ...names.map((n) => choices[n as VariantName])];
+const variants = [off, ...names.map((n) => choices[n])];
 const perProgram = new Map<string, { ns: bigint; cnt: bigint }>();
 
 async function measure(v: Variant): Promise<void> {
