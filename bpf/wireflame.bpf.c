@@ -331,7 +331,13 @@ static __always_inline __u64 sk_cookie(struct sock *sk, bool btf)
 	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 }
 
-/* One measured stage, packed because BPF calls take at most five arguments. */
+#define STAGE_BIT(stage) (1u << (stage))
+
+/* One record of bytes that ended one stage, or several at once: a stamp
+ * can end a call's TX_FIRST and TX_SEND together, and on a device without a
+ * queue its DEV_QUEUE too, which then took no time. Every stage takes
+ * `duration` but such a DEV_QUEUE. Packed because BPF calls take at most
+ * five arguments. */
 struct stage_rec {
 	__u64 duration;
 	__u64 end_ts;
@@ -341,9 +347,17 @@ struct stage_rec {
 	__u32 tgid;
 	__u32 seq;
 	__u32 seq_end;
-	__u32 stage;
+	__u32 stages; /* STAGE_BIT(WF_STAGE_*), or-ed */
 	__u32 hook;
+	__u64 sk; /* the socket's address, read only for raw events */
 };
+
+static __always_inline __u64 stage_duration(struct stage_rec *r, __u32 stage)
+{
+	if (stage == WF_STAGE_DEV_QUEUE && r->stages != STAGE_BIT(WF_STAGE_DEV_QUEUE))
+		return 0;
+	return r->duration;
+}
 
 /* end_ts 0 means the stage took no time and the clock was not read: it
  * counts, but does not move the stage's bounds. `shared`: other CPUs may add
@@ -373,17 +387,17 @@ static __always_inline void agg_add(struct wf_stage_agg *a, __u64 duration, __u6
 		a->last_ns = end_ts;
 }
 
-static __noinline void fill_event(struct wf_event *e, struct stage_rec *r, struct sock *sk)
+static __noinline void fill_event(struct wf_event *e, struct stage_rec *r, struct sock *sk, __u32 stage)
 {
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = r->end_ts;
-	e->duration_ns = r->duration;
+	e->duration_ns = stage_duration(r, stage);
 	e->cookie = r->cookie;
 	e->tgid = r->tgid;
 	e->bytes = r->bytes;
 	e->seq = r->seq;
 	e->seq_end = r->seq_end;
-	e->stage = r->stage;
+	e->stage = stage;
 	if (r->owner.kind)
 		__builtin_memcpy(e->trace_id, &r->owner.key, sizeof(r->owner.key));
 	if (!sk)
@@ -401,7 +415,7 @@ static __noinline void fill_event(struct wf_event *e, struct stage_rec *r, struc
 	}
 }
 
-static __noinline void emit_event(struct wf_config *cfg, struct stage_rec *r, struct sock *sk)
+static __noinline void emit_event(struct wf_config *cfg, struct stage_rec *r, struct sock *sk, __u32 stage)
 {
 	struct wf_counters *c = counters(r->hook);
 	struct wf_event *e = bpf_ringbuf_reserve(&wf_events, sizeof(*e), 0);
@@ -411,7 +425,7 @@ static __noinline void emit_event(struct wf_config *cfg, struct stage_rec *r, st
 			c->event_drops++;
 		return;
 	}
-	fill_event(e, r, sk);
+	fill_event(e, r, sk, stage);
 	if (c)
 		c->events++;
 
@@ -432,27 +446,31 @@ static __always_inline struct wf_slot *slot_of(__u64 cookie)
 	return s && s->cookie == cookie ? s : NULL;
 }
 
-/* Histogram for 100 % of traffic, the owner's aggregate, and a sampled raw event. */
-static __noinline void record_stage(struct wf_config *cfg, struct stage_rec *r, struct sock *sk)
+/* Histograms for 100 % of traffic, the owner's aggregates, and sampled raw
+ * events: one histogram and one owner lookup for all the record's stages.
+ * A global function, verified once rather than at each call: the loops over
+ * a socket's calls and a record's stages would multiply its paths past the
+ * verifier's limit. It takes no pointer but the record. */
+__noinline int record_stages_of(struct stage_rec *r)
 {
+	struct wf_config *cfg = wf_cfg();
 	__u32 zero = 0;
-	__u32 stage = r->stage;
 	struct wf_hist *h = bpf_map_lookup_elem(&wf_hist, &zero);
+	struct wf_stage_agg *aggs = NULL;
+	bool shared = true;
 
-	if (stage >= WF_STAGES)
-		return;
-	if (h) {
-		h->slot[stage][log2_slot(r->duration) & (WF_HIST_SLOTS - 1)]++;
-		h->sum_ns[stage] += r->duration;
-	}
+	if (!r || !cfg)
+		return 0;
 
 	if (r->owner.kind == OWNER_SLOT) {
 		struct wf_slot *slot = slot_of(r->cookie);
 
-		/* A queued skb leaves its device from whichever CPU runs the
-		 * qdisc, without the socket's lock. */
-		if (slot && slot->gen == r->owner.gen)
-			agg_add(&slot->stage[stage], r->duration, r->end_ts, r->bytes, r->hook == WF_HOOK_DEV_XMIT);
+		if (slot && slot->gen == r->owner.gen) {
+			aggs = slot->stage;
+			/* A queued skb leaves its device from whichever CPU
+			 * runs the qdisc, without the socket's lock. */
+			shared = r->hook == WF_HOOK_DEV_XMIT;
+		}
 	} else if (r->owner.kind == OWNER_HASH) {
 		struct wf_span_stats *s = bpf_map_lookup_elem(&wf_span_stats, &r->owner.key);
 
@@ -463,11 +481,31 @@ static __noinline void record_stage(struct wf_config *cfg, struct stage_rec *r, 
 				count_map_full(r->hook);
 		}
 		if (s)
-			agg_add(&s->stage[stage], r->duration, r->end_ts, r->bytes, true);
+			aggs = s->stage;
 	}
 
-	if (cfg->event_sample && bpf_get_prandom_u32() % cfg->event_sample == 0)
-		emit_event(cfg, r, sk);
+#pragma clang loop unroll(disable)
+	for (__u32 stage = 0; stage < WF_STAGES; stage++) {
+		if (!(r->stages & STAGE_BIT(stage)))
+			continue;
+		__u64 duration = stage_duration(r, stage);
+
+		if (h) {
+			h->slot[stage][log2_slot(duration) & (WF_HIST_SLOTS - 1)]++;
+			h->sum_ns[stage] += duration;
+		}
+		if (aggs)
+			agg_add(&aggs[stage], duration, r->end_ts, r->bytes, shared);
+		if (cfg->event_sample && bpf_get_prandom_u32() % cfg->event_sample == 0)
+			emit_event(cfg, r, (struct sock *)r->sk, stage);
+	}
+	return 0;
+}
+
+static __always_inline void record_stages(struct stage_rec *r, struct sock *sk)
+{
+	r->sk = (__u64)sk;
+	record_stages_of(r);
 }
 
 /* The socket's current owner into *ref (kind OWNER_NONE when it has none);
@@ -665,7 +703,7 @@ static __always_inline struct sock_state *traced_state(struct wf_config *cfg, st
 /* A send-path stage of one call, from its start to `end_ts`, covering its
  * bytes up to `seq_end`. */
 static __always_inline void call_rec(struct stage_rec *r, struct sock_state *st, struct tx_call *c,
-				     __u32 stage, __u64 end_ts, __u32 seq_end)
+				     __u32 stages, __u64 end_ts, __u32 seq_end)
 {
 	r->duration = end_ts - c->ts;
 	r->end_ts = end_ts;
@@ -674,7 +712,7 @@ static __always_inline void call_rec(struct stage_rec *r, struct sock_state *st,
 	r->seq = c->start;
 	r->seq_end = seq_end;
 	r->bytes = seq_end - c->start;
-	r->stage = stage;
+	r->stages = stages;
 	r->hook = WF_HOOK_IP_OUT;
 	r->owner = c->owner;
 }
@@ -686,12 +724,12 @@ static __noinline void tx_call_complete(struct wf_config *cfg, struct sock *sk,
 {
 	struct stage_rec r = {};
 
-	call_rec(&r, st, c, WF_STAGE_TX_SEND, c->ts_hi, c->end);
+	call_rec(&r, st, c, STAGE_BIT(WF_STAGE_TX_SEND), c->ts_hi, c->end);
 	if (hold)
 		c->flags |= CALL_SCHEDULED;
 	else
 		c->ts = 0;
-	record_stage(cfg, &r, sk);
+	record_stages(&r, sk);
 }
 
 /* A short write's record, cut to the bytes it got, which have all reached
@@ -706,9 +744,9 @@ static __noinline void tx_call_cut_short(struct wf_config *cfg, struct sock *sk,
 	tx_call_complete(cfg, sk, st, c, false);
 	if (!cfg->tx_match_at_dev_queue)
 		return;
-	call_rec(&r, st, c, WF_STAGE_DEV_QUEUE, c->ts_hi, c->end);
+	call_rec(&r, st, c, STAGE_BIT(WF_STAGE_DEV_QUEUE), c->ts_hi, c->end);
 	r.duration = 0;
-	record_stage(cfg, &r, sk);
+	record_stages(&r, sk);
 }
 
 /* A record of the call that puts bytes [start, end) on the socket, from now. */
@@ -776,13 +814,13 @@ static __always_inline void tx_call_begin(struct sock *sk, __u32 left, bool btf)
 }
 
 struct tcp_seg {
-	__u64 now; /* when it reached the hook: one clock read serves every stage */
+	__u64 now; /* when it reached the hook (one clock read serves every stage), 0 when not read */
 	__u32 seq;
 	__u32 len;
 };
 
 /* The TCP segment an skb carries, read from its header. */
-static __always_inline bool skb_tcp_seg(struct sk_buff *skb, struct tcp_seg *seg, bool btf)
+static __always_inline bool skb_tcp_seg(struct sk_buff *skb, struct tcp_seg *seg, bool btf, bool clock)
 {
 	unsigned char *head = KREAD(btf, skb, head);
 	unsigned char *data = KREAD(btf, skb, data);
@@ -812,7 +850,7 @@ static __always_inline bool skb_tcp_seg(struct sk_buff *skb, struct tcp_seg *seg
 	seg->seq = bpf_ntohl(seq);
 	seg->len = len - hdrs;
 	/* Pure ACKs carry no call's bytes: spare them the clock. */
-	seg->now = seg->len ? bpf_ktime_get_ns() : 0;
+	seg->now = clock && seg->len ? bpf_ktime_get_ns() : 0;
 	return true;
 }
 
@@ -822,8 +860,8 @@ static __noinline void tx_first_byte(struct wf_config *cfg, struct sock *sk,
 {
 	struct stage_rec r = {};
 
-	call_rec(&r, st, c, WF_STAGE_TX_FIRST, now, c->sent_hi);
-	record_stage(cfg, &r, sk);
+	call_rec(&r, st, c, STAGE_BIT(WF_STAGE_TX_FIRST), now, c->sent_hi);
+	record_stages(&r, sk);
 }
 
 /* Bytes of one segment reached IP output: advance every call they carry. */
@@ -873,12 +911,12 @@ static __noinline void calls_transmitted(struct wf_config *cfg, struct sock_stat
 
 		if (!call_ends_in(c, seg) || !(c->flags & CALL_SCHEDULED))
 			continue;
-		call_rec(&r, st, c, WF_STAGE_DEV_QUEUE, seg->now, c->end);
+		call_rec(&r, st, c, STAGE_BIT(WF_STAGE_DEV_QUEUE), seg->now, c->end);
 		r.duration = seg->now - c->ts_hi;
 		/* A qdisc may run the transmit on another CPU, without the socket's lock. */
 		r.hook = WF_HOOK_DEV_XMIT;
 		c->ts = 0;
-		record_stage(cfg, &r, sk);
+		record_stages(&r, sk);
 	}
 }
 
@@ -892,7 +930,7 @@ static __always_inline void ip_output(struct sk_buff *skb, bool btf)
 		return;
 	struct sock_state *st = state_of(cfg, sk, btf, false);
 
-	if (!st || !skb_tcp_seg(skb, &seg, btf) || !seg.len)
+	if (!st || !skb_tcp_seg(skb, &seg, btf, true) || !seg.len)
 		return;
 	tx_transmit(cfg, sk, st, &seg);
 }
@@ -917,10 +955,10 @@ static __noinline void dev_queue_done(struct wf_config *cfg, struct skb_queued *
 	r.bytes = q->bytes;
 	r.seq = q->seq;
 	r.seq_end = q->seq + q->bytes;
-	r.stage = WF_STAGE_DEV_QUEUE;
+	r.stages = STAGE_BIT(WF_STAGE_DEV_QUEUE);
 	r.hook = hook;
 	r.owner = q->owner;
-	record_stage(cfg, &r, (struct sock *)q->sk);
+	record_stages(&r, (struct sock *)q->sk);
 }
 
 static __always_inline void dev_queue(struct sk_buff *skb)
@@ -934,7 +972,7 @@ static __always_inline void dev_queue(struct sk_buff *skb)
 		return;
 	struct sock_state *st = state_of(cfg, sk, true, false);
 
-	if (!st || !skb_tcp_seg(skb, &seg, true) || !seg.len)
+	if (!st || !skb_tcp_seg(skb, &seg, true, true) || !seg.len)
 		return;
 
 	__u64 key = (__u64)skb;
@@ -1000,7 +1038,7 @@ static __always_inline void dev_xmit(struct sk_buff *skb)
 		struct sock_state *st = sk ? state_of(cfg, sk, true, false) : NULL;
 		struct tcp_seg seg;
 
-		if (st && skb_tcp_seg(skb, &seg, true) && seg.len)
+		if (st && skb_tcp_seg(skb, &seg, true, true) && seg.len)
 			calls_transmitted(cfg, st, &seg, sk);
 		return;
 	}
@@ -1065,39 +1103,71 @@ static __always_inline void tstamp_sendmsg(struct bpf_sock_ops *skops, struct bp
 	tx_call_new(cfg, st, start, end);
 }
 
-/* The stamped skb entered the device queue: each call ending in it has
- * reached IP output whole (and its first byte too, when the skb holds it). */
-static __always_inline void calls_scheduled(struct wf_config *cfg, struct sock_state *st, struct tcp_seg *seg,
-					    struct sock *sk)
+/* What a stamp says of the calls whose last byte its skb holds. */
+#define STAMP_SCHED 1 /* it entered the device queue: their last byte is at IP output */
+#define STAMP_XMIT 2  /* its driver took it: their time in the device queue ends */
+
+/* A stamp ends stages of the pending calls whose last byte its skb holds. A
+ * stamped skb may hold several calls' last bytes (small writes corked
+ * together, the stamp moved to the newest), and older calls end earlier:
+ * the walk goes from the newest call back to the first one that is free or
+ * ended before this skb. A device without a queue stamps both at once: the
+ * call's send stages and a device queue that took no time, in one record. */
+static __noinline void calls_stamped(struct wf_config *cfg, struct sock_state *st, struct tcp_seg *seg,
+				     struct sock *sk, __u32 how)
 {
-	count_hit(WF_HOOK_IP_OUT);
-	count_hit(WF_HOOK_DEV_QUEUE);
-	/* Oldest first: calls completed together are recorded in order. */
+	__u32 seg_end = seg->seq + seg->len;
+
+	if (how & STAMP_SCHED) {
+		count_hit(WF_HOOK_IP_OUT);
+		count_hit(WF_HOOK_DEV_QUEUE);
+	}
+	if (how & STAMP_XMIT)
+		count_hit(WF_HOOK_DEV_XMIT);
 #pragma clang loop unroll(disable)
-	for (int i = 0; i < TX_CALLS; i++) {
-		struct tx_call *c = &st->calls[(st->next + i) & (TX_CALLS - 1)];
+	for (__u32 i = 1; i <= TX_CALLS; i++) {
+		struct tx_call *c = &st->calls[(st->next - i) & (TX_CALLS - 1)];
 		struct stage_rec r = {};
 
-		if (!call_ends_in(c, seg) || (c->flags & CALL_SCHEDULED))
+		if (!c->ts || !seq_before(seg->seq, c->end))
+			break;
+		if (seq_before(seg_end, c->end))
 			continue;
-		c->flags |= CALL_SCHEDULED;
-		c->ts_hi = seg->now;
-		c->sent_hi = c->end;
-		if (!seq_before(c->start, seg->seq)) {
-			call_rec(&r, st, c, WF_STAGE_TX_FIRST, seg->now, c->end);
-			record_stage(cfg, &r, sk);
+		bool sched = (how & STAMP_SCHED) && !(c->flags & CALL_SCHEDULED);
+		bool xmit = (how & STAMP_XMIT) && (sched || (c->flags & CALL_SCHEDULED));
+
+		if (sched) {
+			__u32 stages = STAGE_BIT(WF_STAGE_TX_SEND);
+
+			if (!seq_before(c->start, seg->seq))
+				stages |= STAGE_BIT(WF_STAGE_TX_FIRST);
+			if (xmit)
+				stages |= STAGE_BIT(WF_STAGE_DEV_QUEUE);
+			c->flags |= CALL_SCHEDULED;
+			/* Not before the call began, whichever clock said when. */
+			c->ts_hi = seg->now > c->ts ? seg->now : c->ts;
+			c->sent_hi = c->end;
+			call_rec(&r, st, c, stages, c->ts_hi, c->end);
+		} else if (xmit) {
+			call_rec(&r, st, c, STAGE_BIT(WF_STAGE_DEV_QUEUE), seg->now, c->end);
+			r.duration = seg->now - c->ts_hi;
+			/* A qdisc may run the transmit on another CPU, without the socket's lock. */
+			r.hook = WF_HOOK_DEV_XMIT;
+		} else {
+			continue;
 		}
-		call_rec(&r, st, c, WF_STAGE_TX_SEND, seg->now, c->end);
-		record_stage(cfg, &r, sk);
+		if (xmit)
+			c->ts = 0;
+		record_stages(&r, sk);
 	}
 }
 
 /* A stamp: the pending calls of its skb's socket, which has state, as stamps
  * come only for skbs of calls recorded at SENDMSG. A device without a queue
  * (loopback, a default veth) stamps at its driver right after the queue
- * stamp: the driver's stamp alone ends both stages, which spares a request
- * one state lookup and one clock read. (A stacked device may stamp more than
- * once; each call is scheduled only once.) */
+ * stamp: the driver's stamp alone ends every stage, and the time its bytes
+ * reached IP output is when their transmit began, which the socket's TCP
+ * clock kept (tcp_write_xmit reads it before it sends): no clock read. */
 static __noinline void tstamp(struct bpf_sock_ops *skops, struct bpf_sock_ops_kern *k)
 {
 	bool at_queue = skops->op == WF_SOCK_OPS_TSTAMP_SCHED_CB;
@@ -1107,14 +1177,17 @@ static __noinline void tstamp(struct bpf_sock_ops *skops, struct bpf_sock_ops_ke
 		return;
 	struct wf_config *cfg = wf_cfg();
 	struct sock_state *st = sock_state_of(k->sk, true, skops, false);
+	struct tcp_sock *tp = as_tcp(k->sk);
 	struct tcp_seg seg;
 
-	if (!cfg || !st || !skb_tcp_seg(k->skb, &seg, true) || !seg.len)
+	if (!cfg || !st || !tp || !skb_tcp_seg(k->skb, &seg, true, !direct) || !seg.len)
 		return;
-	if (at_queue || direct)
-		calls_scheduled(cfg, st, &seg, k->sk);
-	if (!at_queue)
-		calls_transmitted(cfg, st, &seg, k->sk);
+	if (direct) {
+		seg.now = tp->tcp_clock_cache;
+		calls_stamped(cfg, st, &seg, k->sk, STAMP_SCHED | STAMP_XMIT);
+	} else {
+		calls_stamped(cfg, st, &seg, k->sk, at_queue ? STAMP_SCHED : STAMP_XMIT);
+	}
 }
 
 /* Connections established before the sockops program attached: flagged
@@ -1170,7 +1243,7 @@ static __noinline void peer_answered(struct wf_config *cfg, struct sock *sk, str
 	st->asked_ts = 0;
 	r.cookie = st->cookie;
 	r.tgid = st->tgid;
-	r.stage = WF_STAGE_PEER_WAIT;
+	r.stages = STAGE_BIT(WF_STAGE_PEER_WAIT);
 	r.hook = WF_HOOK_RX_READY;
 	owner_ref_of(cfg, st->cookie, &r.owner, NULL);
 
@@ -1195,7 +1268,7 @@ static __noinline void peer_answered(struct wf_config *cfg, struct sock *sk, str
 		agg_add(a, r.duration, r.end_ts, 0, true);
 	else
 		count_map_full(WF_HOOK_RX_READY);
-	record_stage(cfg, &r, sk);
+	record_stages(&r, sk);
 }
 
 static __always_inline void rx_ready(struct sock *sk)
@@ -1288,7 +1361,7 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 	r.cookie = st->cookie;
 	r.tgid = st->tgid;
 	r.bytes = ret;
-	r.stage = WF_STAGE_RX_QUEUE;
+	r.stages = STAGE_BIT(WF_STAGE_RX_QUEUE);
 	r.hook = WF_HOOK_RX_READ;
 	struct owner_ref owner = {};
 	struct wf_slot *slot = NULL;
@@ -1306,7 +1379,7 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 	} else {
 		r.owner = owner;
 	}
-	record_stage(cfg, &r, sk);
+	record_stages(&r, sk);
 }
 
 static __always_inline void sock_closed(struct sock *sk)
