@@ -7,15 +7,14 @@
  *
  *   node --expose-gc bench/fusion-time.ts [--requests 600000]
  */
-import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { StageAgg } from '../src/kernel/codec.ts';
 import type { CpuSample } from '../src/profile/fuse.ts';
 import { RouteStats } from '../src/profile/route-stats.ts';
 import { writeProfiles } from '../src/profile/write-profiles.ts';
 import { newSpan, type SpanRecord } from '../src/trace/span-record.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '600000' } } });
 const requests = Number(values.requests);
@@ -56,7 +55,7 @@ for (let i = 0; i < requests; i++) stats.record(request(i));
 const recordMs = performance.now() - t;
 gc();
 const heapAfterRecording = process.memoryUsage().heapUsed;
-const dir = mkdtempSync(join(tmpdir(), 'wf-bench-fusion-'));
+const dir = scratchDir('wf-bench-fusion-');
 t = performance.now();
 const written = writeProfiles(dir, { service: 'bench', result: { samples, heap: null, startNanos: 0, durationNanos: 60e9 }, stats, kernelOff: null });
 const writeMs = performance.now() - t;

@@ -7,13 +7,11 @@
  *   node bench/generator-efficiency.ts [--pairs 5] [--seconds 5] [--connections 32]
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -32,7 +30,7 @@ async function wireflameRate(url: string): Promise<number> {
   const { stdout } = await run('taskset', [
     '-c', '0', process.execPath, cli, 'run', '--target', url,
     '--connections', String(connections), '--duration', `${seconds}s`, '--warmup', '1s',
-    '--json', '--out', mkdtempSync(join(tmpdir(), 'wf-bench-')),
+    '--json', '--out', scratchDir('wf-bench-'),
   ], { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, WIREFLAME_CLOUD: 'off' } });
   return (JSON.parse(stdout) as { tps_avg: number }).tps_avg;
 }

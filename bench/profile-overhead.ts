@@ -16,9 +16,6 @@
  *
  *   node bench/profile-overhead.ts [--rounds 6] [--seconds 4] [--warmup 3] [--rates 49,99]
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PROFILE_HZ } from '../src/trace/config.ts';
 import { processCpuNs } from './lib/cpu.ts';
@@ -26,6 +23,7 @@ import { intervalText } from './lib/median-interval.ts';
 import { rotated } from './lib/rounds.ts';
 import { withFreshTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const { values } = parseArgs({
   options: {
@@ -47,7 +45,7 @@ const base = { WIREFLAME_KERNEL: 'off' };
 const BASELINE = 'no profiler';
 const variants = new Map<string, { nodeArgs: string[]; env: Record<string, string> }>([[BASELINE, { nodeArgs: ['--import', register], env: base }]]);
 for (const hz of rates) {
-  const env = { ...base, WIREFLAME_PROFILE_DIR: mkdtempSync(join(tmpdir(), 'wf-bench-profile-')), WIREFLAME_PROFILE_INTERVAL_US: String(Math.round(1e6 / hz)) };
+  const env = { ...base, WIREFLAME_PROFILE_DIR: scratchDir('wf-bench-profile-'), WIREFLAME_PROFILE_INTERVAL_US: String(Math.round(1e6 / hz)) };
   variants.set(`${hz} Hz`, { nodeArgs: ['--import', register], env });
 }
 const names = [...variants.keys()];

@@ -6,8 +6,7 @@
  *
  *   node bench/result-time.ts [--requests 600000]
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadResult } from '../src/load/generator.ts';
@@ -15,6 +14,7 @@ import { kernelOff } from '../src/kernel/observer.ts';
 import { Latency } from '../src/load/latency.ts';
 import { runRegistry } from '../src/metrics/run-metrics.ts';
 import { buildResult } from '../src/report/build-result.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '600000' } } });
 const n = Number(values.requests);
@@ -49,7 +49,7 @@ const result = buildResult({
   host: { cpu_model: 'bench', cores: 2, memory_bytes: 1, kernel: 'bench', os: 'bench', nics: [] },
   cloud: { provider: 'none' },
 });
-writeFileSync(join(mkdtempSync(join(tmpdir(), 'wf-bench-')), 'result.json'), JSON.stringify(result, null, 2));
+writeFileSync(join(scratchDir('wf-bench-'), 'result.json'), JSON.stringify(result, null, 2));
 const t1 = performance.now();
 const text = await runRegistry(result, latency).metrics();
 const t2 = performance.now();

@@ -21,9 +21,6 @@
  *   node bench/trace-overhead.ts [--pairs 6] [--seconds 3] [--rate-rounds 6] [--rate-seconds 8]
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Latency } from '../src/load/latency.ts';
@@ -34,6 +31,7 @@ import { intervalText } from './lib/median-interval.ts';
 import { rotated } from './lib/rounds.ts';
 import { withFreshTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -70,7 +68,7 @@ async function atRate(url: string, pid: number): Promise<{ p99: number; latency:
   const cpuBefore = processCpuNs(pid);
   const { stdout } = await run(
     'taskset',
-    ['-c', '0', process.execPath, cli, 'run', '--scenario', 'http-get', '--target', url, '--rate', String(RATE), '--duration', `${values['rate-seconds']}s`, '--warmup', `${WARMUP_S}s`, '--json', '--out', mkdtempSync(join(tmpdir(), 'wf-bench-'))],
+    ['-c', '0', process.execPath, cli, 'run', '--scenario', 'http-get', '--target', url, '--rate', String(RATE), '--duration', `${values['rate-seconds']}s`, '--warmup', `${WARMUP_S}s`, '--json', '--out', scratchDir('wf-bench-')],
     { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, WIREFLAME_CLOUD: 'off' } },
   );
   const cpuNs = processCpuNs(pid) - cpuBefore;

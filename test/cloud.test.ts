@@ -10,7 +10,7 @@ import { formatResourceAttributes } from '../src/host/otel-resource.ts';
 import { startOtlpReceiver } from './helpers/otlp-receiver.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { wireflame } from './helpers/cli.ts';
-import { scratchDir } from './helpers/scratch.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const servers: net.Server[] = [];
 after(() => servers.forEach((s) => s.close()));

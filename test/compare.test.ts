@@ -9,7 +9,7 @@ import { buildResult } from '../src/report/build-result.ts';
 import { compareRuns } from '../src/report/compare.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { wireflame } from './helpers/cli.ts';
-import { scratchDir } from './helpers/scratch.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 /** Deterministic pseudo-random numbers, so the samples are the same on every run. */
 function rng(seed: number) {

@@ -12,7 +12,7 @@ import type { Browser } from 'playwright-core';
 import { flameHtml } from '../src/profile/flame-html.ts';
 import { frame, type WeightedStack } from '../src/profile/frames.ts';
 import { launchBrowser } from './helpers/browser.ts';
-import { scratchDir } from './helpers/scratch.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const dir = scratchDir('wireflame-flame-');
 const HOSTILE = `<img src=x onerror="window.pwned=1">"'&</script><script>window.pwned=2</script>${'long'.repeat(200)}\uD800`;

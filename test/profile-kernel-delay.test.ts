@@ -15,7 +15,7 @@ import { wireflamePrograms } from './helpers/bpf.ts';
 import { createTestHost } from './helpers/netns.ts';
 import { sendPaths } from './helpers/send-paths.ts';
 import { fixture, startTracedService, type TracedService } from './helpers/service.ts';
-import { scratchDir } from './helpers/scratch.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const REQUESTS = 5;
 const BURN_MS = 20;

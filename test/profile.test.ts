@@ -19,7 +19,7 @@ import { startRedis } from '../src/load/backends/redis.ts';
 import type { Backend } from '../src/load/backends/child.ts';
 import { launchBrowser } from './helpers/browser.ts';
 import { fixture, startTracedService } from './helpers/service.ts';
-import { scratchDir } from './helpers/scratch.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 let redis: Backend;
 let postgres: Backend;

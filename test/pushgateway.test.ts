@@ -10,7 +10,7 @@ import { freePort } from '../src/load/backends/free-port.ts';
 import { stopChild, waitUntilReady } from '../src/load/backends/child.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { wireflame } from './helpers/cli.ts';
-import { scratchDir } from './helpers/scratch.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const dir = scratchDir('wf-pushgateway-');
 const port = await freePort();

@@ -12,7 +12,7 @@ import type { RunResult } from '../src/report/result-schema.ts';
 import { CLI, spawnWireflame, wireflame } from './helpers/cli.ts';
 import { programsLeft, wireflamePrograms } from './helpers/bpf.ts';
 import { startOtlpReceiver } from './helpers/otlp-receiver.ts';
-import { scratchDir } from './helpers/scratch.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const tmp = () => scratchDir('wireflame-run-');
 

@@ -8,7 +8,7 @@ import { startRedis } from '../src/load/backends/redis.ts';
 import { assertValidResult } from '../src/report/build-result.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { wireflame } from './helpers/cli.ts';
-import { scratchDir } from './helpers/scratch.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const tmp = () => scratchDir('wireflame-scenario-');
 

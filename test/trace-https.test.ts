@@ -15,7 +15,7 @@ import { Agent, request } from 'undici';
 import { tracingConfig } from '../src/trace/config.ts';
 import type { SpanRecord } from '../src/trace/span-record.ts';
 import { startTracing } from '../src/trace/start.ts';
-import { scratchDir } from './helpers/scratch.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 /** A throw-away self-signed certificate for 127.0.0.1. */
 function certificate(dir: string): { key: Buffer; cert: Buffer } {

@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { Agent, request } from 'undici';
 import { tracingConfig } from '../src/trace/config.ts';
 import { startTracing } from '../src/trace/start.ts';
-import { scratchDir } from './helpers/scratch.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 async function drive(url: string, dispatcher: Agent, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {

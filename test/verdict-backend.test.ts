@@ -8,7 +8,7 @@ import pg from 'pg';
 import { startPostgres } from '../src/load/backends/postgres.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { pacedRun } from './helpers/cli.ts';
-import { scratchDir } from './helpers/scratch.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const postgres = await startPostgres();
 const pool = new pg.Pool({ connectionString: postgres.url, max: 8 });

@@ -9,7 +9,7 @@ import { catchesSignal } from '../src/cli/target-profile.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { pacedRun, wireflame } from './helpers/cli.ts';
 import { fixture, startTracedService } from './helpers/service.ts';
-import { scratchDir } from './helpers/scratch.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const dir = scratchDir('wf-cpu-profile-');
 const out = scratchDir('wf-verdict-cpu-');

@@ -1,7 +1,7 @@
 /**
- * Scratch directories for a test file, removed when its process exits
- * (node --test runs each file in a process of its own): run after run,
- * nothing piles up in the temporary directory.
+ * Scratch directories removed when the process that made them exits: a test
+ * file's (node --test runs each file in a process of its own) or a bench's.
+ * Run after run, nothing piles up in the temporary directory.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
