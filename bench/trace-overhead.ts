@@ -15,8 +15,8 @@
  *    swing on a VM (a slower server lets the load generator sleep, and
  *    waking it costs the server more).
  *
- * The traced throughput's 95 % interval, from each round's ratio to no
- * agent, says whether the target is met beyond the machine's noise.
+ * The traced throughput's and p99's 95 % intervals, from each round's ratio
+ * to no agent, say whether the targets are met beyond the machine's noise.
  *
  *   node bench/trace-overhead.ts [--pairs 6] [--seconds 3] [--rate-rounds 6] [--rate-seconds 8]
  */
@@ -127,7 +127,12 @@ console.log(
   `traced throughput: ${pct('traced')} % of no agent (target >= 95 %); round by round ${(median(paired('traced')) * 100).toFixed(1)} %, ${intervalText(paired('traced'), (x) => `${(x * 100).toFixed(1)} %`)}`,
 );
 console.log(`p99 at 2k req/s (open loop, ${values['rate-seconds']}s runs): ${VARIANTS.map((v) => `${v} ${median(p99[v]).toFixed(2)} ms [${p99[v].join(', ')}]`).join('; ')}`);
-console.log(`traced p99: ${((median(p99.traced) / median(p99.none) - 1) * 100).toFixed(1)} % over no agent (medians of the runs' p99)`);
+const overNone = p99.traced.map((t, i) => t / p99.none[i]! - 1);
+const signedPct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
+console.log(
+  `traced p99: ${signedPct(median(p99.traced) / median(p99.none) - 1)} over no agent (medians of the runs' p99); ` +
+    `round by round ${signedPct(median(overNone))}, ${intervalText(overNone, signedPct)}`,
+);
 const pooledP99 = (v: Variant) => pooled[v].percentileMs(99);
 console.log(
   `p99 of all runs' requests together: ${VARIANTS.map((v) => `${v} ${pooledP99(v).toFixed(2)} ms`).join('; ')}; ` +
