@@ -20,7 +20,7 @@ import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { SharedMaps } from '../src/kernel/shared-maps.ts';
-import { SLOTS, STAGE_AGG } from '../src/kernel/layout.ts';
+import { SLOT, SLOTS, STAGE_AGG, STAGES } from '../src/kernel/layout.ts';
 import { SLOT_TABLE_BYTES, SlotTable, aggOffset } from '../src/kernel/slot-table.ts';
 import { RequestProfiler } from '../src/profile/profiler.ts';
 import { RouteStats } from '../src/profile/route-stats.ts';
@@ -45,8 +45,9 @@ const fakeSocket = () => ({ remotePort: 40_000, once() {} }) as unknown as Socke
 const socket = fakeSocket();
 const sampler = () => new ExportSampler({ ratio: 0.01, tailQuantile: 0.99 });
 
-/** What the kernel adds for one request: a parked receive wait, then the response's send stages. */
-function kernelStage(offset: number, t: number): void {
+/** What the kernel adds for one request: a parked receive wait, then the response's send stages, tagged with the owner's generation. */
+function kernelStage(offset: number, t: number, tag?: number): void {
+  if (tag !== undefined) view.setUint32(tag, view.getUint32(genAt, true), true);
   const f = STAGE_AGG.fields;
   view.setUint32(offset + f.sum_ns.offset, 1_000, true);
   view.setUint32(offset + f.count.offset, 1, true);
@@ -55,7 +56,10 @@ function kernelStage(offset: number, t: number): void {
   view.setUint32(offset + f.last_ns.offset, t + 1_000, true);
 }
 const parkedAt = aggOffset(slot, 'parked');
-const sendStages = [aggOffset(slot, 'tx_first'), aggOffset(slot, 'tx_send'), aggOffset(slot, 'dev_queue')];
+const SEND_STAGES = ['tx_first', 'tx_send', 'dev_queue'] as const;
+const sendStages = SEND_STAGES.map((s) => aggOffset(slot, s));
+const genAt = slot * SLOT.size + SLOT.fields.gen.offset;
+const tagAt = SEND_STAGES.map((s) => slot * SLOT.size + SLOT.fields.stage_gen.offset + STAGES.indexOf(s) * 8);
 
 function nsPerRequest(tracer: Tracer, on = socket): number {
   const start = process.hrtime.bigint();
@@ -66,7 +70,7 @@ function nsPerRequest(tracer: Tracer, on = socket): number {
     // As for a request read by Node's parser, whose callback scope would restore the context after.
     tracer.enter(span, on);
     tracer.rename(span, 'GET /hello');
-    for (const at of sendStages) kernelStage(at, i);
+    for (let k = 0; k < sendStages.length; k++) kernelStage(sendStages[k]!, i, tagAt[k]);
     tracer.finishServer(span, 200, undefined, 200);
   }
   return Number(process.hrtime.bigint() - start) / requests;

@@ -437,6 +437,24 @@ static __noinline void emit_event(struct wf_config *cfg, struct stage_rec *r, st
 	bpf_ringbuf_submit(e, flags);
 }
 
+/* The first add to a slot's stage under a new owner clears what an earlier
+ * owner left there. A shared add swaps the tag in: of two CPUs, one
+ * clears. (The other's add may then land before the clear; the only adds
+ * from another CPU are a queued device's transmits, which its qdisc runs one
+ * at a time.) */
+static __always_inline void claim_agg(struct wf_stage_agg *a, __u64 *tag, __u64 gen, bool shared)
+{
+	__u64 old = *tag;
+
+	if (old == gen)
+		return;
+	if (shared && __sync_val_compare_and_swap(tag, old, gen) != old)
+		return;
+	__builtin_memset(a, 0, sizeof(*a));
+	if (!shared)
+		*tag = gen;
+}
+
 /* The slot the socket holds, if it holds its own. */
 static __always_inline struct wf_slot *slot_of(__u64 cookie)
 {
@@ -457,6 +475,7 @@ __noinline int record_stages_of(struct stage_rec *r)
 	__u32 zero = 0;
 	struct wf_hist *h = bpf_map_lookup_elem(&wf_hist, &zero);
 	struct wf_stage_agg *aggs = NULL;
+	__u64 *tags = NULL; /* a slot's: whose each aggregate is */
 	bool shared = true;
 
 	if (!r || !cfg)
@@ -467,6 +486,7 @@ __noinline int record_stages_of(struct stage_rec *r)
 
 		if (slot && slot->gen == r->owner.gen) {
 			aggs = slot->stage;
+			tags = slot->stage_gen;
 			/* A queued skb leaves its device from whichever CPU
 			 * runs the qdisc, without the socket's lock. */
 			shared = r->hook == WF_HOOK_DEV_XMIT;
@@ -494,6 +514,8 @@ __noinline int record_stages_of(struct stage_rec *r)
 			h->slot[stage][log2_slot(duration) & (WF_HIST_SLOTS - 1)]++;
 			h->sum_ns[stage] += duration;
 		}
+		if (tags)
+			claim_agg(&aggs[stage], &tags[stage], r->owner.gen, shared);
 		if (aggs)
 			agg_add(&aggs[stage], duration, r->end_ts, r->bytes, shared);
 		if (cfg->event_sample && bpf_get_prandom_u32() % cfg->event_sample == 0)

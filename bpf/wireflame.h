@@ -74,7 +74,11 @@ struct wf_span_stats {
  * its cookie in (0 -> cookie; a slot held by another live socket sends that
  * socket down the hash path), writes each new owner in place and bumps gen;
  * the kernel adds stages into it while gen is the one a record began
- * under, and frees it when the socket closes.
+ * under, and frees it when the socket closes. A stage's aggregate belongs
+ * to the generation in its stage_gen: the kernel's first add under a new
+ * generation clears it and writes the tag, and user space reads only the
+ * stages tagged with its owner's generation. (Clearing them at each owner
+ * change cost user space more than the rest of the change.)
  */
 #define WF_SLOTS 16384 /* a power of two */
 
@@ -84,8 +88,9 @@ struct wf_slot {
 	__u32 flags;       /* WF_OWNER_* */
 	__u8 trace_id[16]; /* the owner, for raw events */
 	__u8 span_id[8];
+	__u64 stage_gen[WF_STAGES];           /* the generation each stage's aggregate belongs to (64 bits: the kernel swaps it) */
 	struct wf_stage_agg parked_rx;        /* a server's receive waits, for the request they start */
-	struct wf_stage_agg stage[WF_STAGES]; /* the owner's stages since gen was bumped */
+	struct wf_stage_agg stage[WF_STAGES]; /* the owner's stages, where stage_gen is gen */
 };
 
 struct wf_hist {

@@ -16,9 +16,11 @@ const ids = (trace: TraceId, span: SpanId): Uint32Array => {
 
 const u64 = (view: DataView, offset: number, value: number) => view.setBigUint64(offset, BigInt(value), true);
 
-/** Writes a stage aggregate where the kernel would. */
+/** Writes a stage aggregate where the kernel would, tagged with the slot's generation as the kernel tags it. */
 function kernelAdds(view: DataView, slot: number, stage: number, agg: { sum: number; count: number; bytes: number; first: number; last: number }) {
   const base = slot * SLOT.size + SLOT.fields.stage.offset + stage * STAGE_AGG.size;
+  const gen = view.getUint32(slot * SLOT.size + SLOT.fields.gen.offset, true);
+  view.setBigUint64(slot * SLOT.size + SLOT.fields.stage_gen.offset + stage * 8, BigInt(gen), true);
   const f = STAGE_AGG.fields;
   u64(view, base + f.sum_ns.offset, agg.sum);
   u64(view, base + f.max_ns.offset, agg.sum);
@@ -60,6 +62,18 @@ test('an owner change writes the ids and a new generation; a read under an old g
     ['tx_send'],
   );
   assert.equal(table.read(slot, gen - 1), null);
-  assert.notEqual(table.setOwner(slot, ids(TraceId.random(), SpanId.random()), false), gen);
+  const next = table.setOwner(slot, ids(TraceId.random(), SpanId.random()), false);
+  assert.notEqual(next, gen);
   assert.equal(table.read(slot, gen), null, 'the stages stay with the owner they were added under');
+  // The old owner's aggregate is still in the slot (the kernel clears it at its first add under the new generation).
+  const txSend = STAGES.indexOf('tx_send');
+  const countAt = slot * SLOT.size + SLOT.fields.stage.offset + txSend * STAGE_AGG.size + STAGE_AGG.fields.count.offset;
+  assert.equal(view.getBigUint64(countAt, true), 2n);
+  assert.equal(table.read(slot, next), null, 'a new owner does not read what an earlier owner left');
+  kernelAdds(view, slot, STAGES.indexOf('rx_queue'), { sum: 900, count: 1, bytes: 80, first, last: first + 900 });
+  assert.deepEqual(
+    STAGES.filter((s) => table.read(slot, next)?.[s] !== undefined),
+    ['rx_queue'],
+    'only the stages added under its own generation',
+  );
 });

@@ -133,15 +133,16 @@ export const SLOTS = 16384;
 
 export const SLOT = {
   name: 'wf_slot',
-  size: 328,
+  size: 368,
   fields: {
     cookie: u64(0),
     gen: u32(8),
     flags: u32(12),
     trace_id: bytes(16, 16),
     span_id: bytes(32, 8),
-    parked_rx: bytes(40, STAGE_AGG.size),
-    stage: bytes(88, STAGE_AGG.size * STAGES.length),
+    stage_gen: bytes(40, 8 * STAGES.length),
+    parked_rx: bytes(80, STAGE_AGG.size),
+    stage: bytes(128, STAGE_AGG.size * STAGES.length),
   },
 } as const satisfies StructLayout;
 

@@ -10,9 +10,10 @@ import { OWNER_SERVER, SLOT, SLOTS, STAGE_AGG, STAGES, type Stage } from './layo
 const MASK = BigInt(SLOTS - 1);
 const F = SLOT.fields;
 const A = STAGE_AGG.fields;
-const STAGES_BYTES = STAGE_AGG.size * STAGES.length;
 /** Where each stage's aggregate sits among a slot's stages. */
 const AT = Object.fromEntries(STAGES.map((stage, i) => [stage, i * STAGE_AGG.size])) as Record<Stage, number>;
+/** Each stage's generation tag in a slot, in 32-bit words: a 64-bit tag's low word (little-endian), which holds a 32-bit generation. */
+const TAG = Object.fromEntries(STAGES.map((stage, i) => [stage, (F.stage_gen.offset + i * 8) / 4])) as Record<Stage, number>;
 const TWO32 = 2 ** 32;
 
 export const SLOT_TABLE_BYTES = SLOTS * SLOT.size;
@@ -65,9 +66,10 @@ export class SlotTable {
 
   /**
    * A new owner: its ids (the words of their bytes, from trace-context's
-   * idWords), no stages yet, and a new generation, bumped last so that the
-   * kernel never adds to the new owner under the old one's. Returns the
-   * generation.
+   * idWords) and a new generation, bumped last so that the kernel never adds
+   * to the new owner under the old one's. Its stages start empty without a
+   * write: the old owner's are tagged with the old generation, and the
+   * kernel clears each as it first adds to it. Returns the generation.
    */
   setOwner(slot: number, ids: Uint32Array, server: boolean): number {
     const base = slot * SLOT.size;
@@ -81,7 +83,6 @@ export class SlotTable {
     u32[span] = ids[4]!;
     u32[span + 1] = ids[5]!;
     u32[(base + F.flags.offset) / 4] = server ? OWNER_SERVER : 0;
-    zero(this.f64, base + F.stage.offset, STAGES_BYTES);
     const genIndex = (base + F.gen.offset) / 4;
     let gen = (Atomics.add(u32, genIndex, 1) + 1) >>> 0;
     // 0 means "no owner yet" to the kernel.
@@ -100,24 +101,30 @@ export class SlotTable {
   /**
    * The owner's stages so far, left in place: reading cannot race the kernel
    * out of an update (clearing can: a segment sent from a softirq on another
-   * CPU between a read and a clear would be lost). The next owner clears
-   * them. Null when another owner has the slot now, or nothing happened yet.
+   * CPU between a read and a clear would be lost). Only stages tagged with
+   * the owner's generation are its own. Null when another owner has the slot
+   * now, or nothing happened yet.
    */
   read(slot: number, gen: number): Partial<Record<Stage, StageAgg>> | null {
     const base = slot * SLOT.size;
     if (this.u32[(base + F.gen.offset) / 4] !== gen) return null;
-    const stages = base + F.stage.offset;
     // Every stage named, present or not: one object shape for every request,
     // read by name where a request ends (keyed by a varying stage, the
     // property accesses went megamorphic).
     const out = {
-      rx_queue: this.readAgg(stages + AT.rx_queue) ?? undefined,
-      tx_first: this.readAgg(stages + AT.tx_first) ?? undefined,
-      tx_send: this.readAgg(stages + AT.tx_send) ?? undefined,
-      dev_queue: this.readAgg(stages + AT.dev_queue) ?? undefined,
-      peer_wait: this.readAgg(stages + AT.peer_wait) ?? undefined,
+      rx_queue: this.ownAgg(base, 'rx_queue', gen),
+      tx_first: this.ownAgg(base, 'tx_first', gen),
+      tx_send: this.ownAgg(base, 'tx_send', gen),
+      dev_queue: this.ownAgg(base, 'dev_queue', gen),
+      peer_wait: this.ownAgg(base, 'peer_wait', gen),
     };
     return out.rx_queue || out.tx_first || out.tx_send || out.dev_queue || out.peer_wait ? out : null;
+  }
+
+  /** The slot's aggregate of a stage, if it is generation `gen`'s. */
+  private ownAgg(base: number, stage: Stage, gen: number): StageAgg | undefined {
+    if (this.u32[base / 4 + TAG[stage]] !== gen) return undefined;
+    return this.readAgg(base + F.stage.offset + AT[stage]) ?? undefined;
   }
 
   private u64(offset: number): number {
