@@ -15,12 +15,14 @@
  * variant's ratio to probes off within the same round gives a 95 %
  * interval for its median: a 3-point target is met only when the interval
  * lies above it. `--variants` measures fewer of them against probes off, so
- * that rounds are shorter and the machine drifts less within one. One more run
- * with BPF run-time statistics on (they cost a clock read per hit, so never
- * during the ratio runs) gives each program's cost per hit: run_time_ns /
- * run_cnt. Busy CPU time per request (all CPUs, from /proc/stat) is printed
- * too. Single runs on these VMs swing by 10 % or more: read the medians of
- * many rounds.
+ * that rounds are shorter and the machine drifts less within one. Runs with
+ * BPF run-time statistics on (they cost a clock read per hit, so never
+ * during the ratio runs) give each program's cost per hit (run_time_ns /
+ * run_cnt), and the programs' time per request, the probes' against the
+ * floor's: what the program bodies cost, steady to a few percent where
+ * throughput swings by several. Busy CPU time per request (all CPUs, from
+ * /proc/stat) is printed too. Single runs on these VMs swing by 10 % or
+ * more: read the medians of many rounds.
  *
  *   node bench/kernel-overhead.ts [--rounds 8] [--seconds 3] [--connections 32]
  *     [--variants on,on-tracepoints,nothing,floor,floor-tracepoints]
@@ -98,6 +100,24 @@ const choices: Record<VariantName, Variant> = {
 };
 const variants = [off, ...names.map((n) => choices[n])];
 const perProgram = new Map<string, { ns: bigint; cnt: bigint }>();
+const STATS_ROUNDS = 3;
+/** BPF run time per request with statistics on, a figure a round: the default probes, and the timestamping floor. */
+const statsNs = { on: [] as number[], floor: [] as number[] };
+
+/** Attaches, runs wrk with BPF statistics on, and returns the programs' run time per request. */
+async function bpfNsPerRequest(open: () => Pick<NativeKernelObject, 'progStats' | 'close'>, keep?: typeof perProgram): Promise<number> {
+  const statsFd = native.enableStats();
+  const attached = open();
+  try {
+    const r = await wrk(url, load);
+    const stats = attached.progStats();
+    if (keep) for (const p of stats) keep.set(p.name, { ns: p.runTimeNs, cnt: p.runCnt });
+    return Number(stats.reduce((sum, p) => sum + p.runTimeNs, 0n)) / (r.rps * load.seconds);
+  } finally {
+    attached.close();
+    native.closeFd(statsFd);
+  }
+}
 
 async function measure(v: Variant): Promise<void> {
   const detach = v.attach?.();
@@ -116,14 +136,13 @@ try {
     for (const v of rotated(variants, i)) await measure(v);
     process.stderr.write(`round ${i + 1}/${rounds}: ${variants.map((v) => `${v.label} ${v.rps.at(-1)!.toFixed(0)}`).join(', ')} req/s\n`);
   }
-  const session = KernelSession.open({ filter: { kind: 'pids', pids: [child.pid!] } });
-  const statsFd = native.enableStats();
-  try {
-    await wrk(url, load);
-    for (const p of session.programStats()) perProgram.set(p.name, { ns: p.runTimeNs, cnt: p.runCnt });
-  } finally {
-    native.closeFd(statsFd);
-    session.close();
+  const session = () => {
+    const s = KernelSession.open({ filter: { kind: 'pids', pids: [child.pid!] } });
+    return { progStats: () => s.programStats(), close: () => s.close() };
+  };
+  for (let i = 0; i < STATS_ROUNDS; i++) {
+    statsNs.on.push(await bpfNsPerRequest(session, perProgram));
+    statsNs.floor.push(await bpfNsPerRequest(() => openFloor(true)));
   }
 } finally {
   child.kill();
@@ -152,3 +171,9 @@ for (const [name, { ns, cnt }] of perProgram) {
   console.log(`  ${name.padEnd(18)} ${per.toFixed(0).padStart(5)} ns  (${cnt} hits)`);
 }
 if (totalCnt) console.log(`  ${'all programs'.padEnd(18)} ${(Number(totalNs) / Number(totalCnt)).toFixed(0).padStart(5)} ns`);
+const onNs = median(statsNs.on);
+const floorNs = median(statsNs.floor);
+console.log(
+  `BPF run time per request, statistics on (medians of ${STATS_ROUNDS} runs): probes ${onNs.toFixed(0)} ns, floor ${floorNs.toFixed(0)} ns; ` +
+    `the program bodies ${(onNs - floorNs).toFixed(0)} ns  [${statsNs.on.map((x) => x.toFixed(0)).join(', ')} | ${statsNs.floor.map((x) => x.toFixed(0)).join(', ')}]`,
+);
