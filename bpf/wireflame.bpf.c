@@ -438,21 +438,29 @@ static __noinline void emit_event(struct wf_config *cfg, struct stage_rec *r, st
 }
 
 /* The first add to a slot's stage under a new owner clears what an earlier
- * owner left there. A shared add swaps the tag in: of two CPUs, one
- * clears. (The other's add may then land before the clear; the only adds
- * from another CPU are a queued device's transmits, which its qdisc runs one
- * at a time.) */
+ * owner left there, then tags it: a reader (user space, at span end, maybe
+ * on another CPU) never sees the new owner's tag on the old owner's sums. A
+ * shared add first swaps the tag to 0, which no owner has: of two CPUs, one
+ * clears. (The other's add could still be cleared if the first stalled
+ * between its swap and its clear; the only adds from another CPU are a
+ * queued device's transmits, which its qdisc runs one at a time.) */
 static __always_inline void claim_agg(struct wf_stage_agg *a, __u64 *tag, __u64 gen, bool shared)
 {
 	__u64 old = *tag;
 
 	if (old == gen)
 		return;
-	if (shared && __sync_val_compare_and_swap(tag, old, gen) != old)
+	if (shared && __sync_val_compare_and_swap(tag, old, 0) != old)
 		return;
 	__builtin_memset(a, 0, sizeof(*a));
-	if (!shared)
-		*tag = gen;
+	/* The clear before the tag. x86 keeps the order of stores, so program
+	 * order is enough there; elsewhere a swap is a full barrier. */
+#ifdef __TARGET_ARCH_x86
+	asm volatile("" ::: "memory");
+	*tag = gen;
+#else
+	__sync_lock_test_and_set(tag, gen);
+#endif
 }
 
 /* The slot the socket holds, if it holds its own. */

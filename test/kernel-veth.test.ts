@@ -35,7 +35,12 @@ for (const path of sendPaths()) {
   test(`${path.name} send path: a slow tbf qdisc on a veth shows as device-queue time; loopback shows about none`, { skip: path.missing ?? false }, async () => {
     const session = KernelSession.open({ eventSample: 1, prober: path.prober });
     session.onEvents((b) => events.push(...b), 10);
-    const host = createTestHost({ rate: '50mbit' });
+    // Every chunk queues, however slowly this machine runs: a bucket of 96 KB
+    // refills 64 KB (a chunk) in 26 ms at 20 Mbit/s, far longer than the
+    // pause between chunks. (With 256 KB at 50 Mbit/s, the first rounds went
+    // through the bucket, and on a slow run the refill in the pauses kept
+    // the last ones from queueing much: one run in ~20 saw under 1 ms.)
+    const host = createTestHost({ rate: '20mbit', burst: '96kb' });
     try {
       assert.equal(session.hooks.find((h) => h.name === 'dev_xmit')?.mode, path.mode);
       const { firstLine } = await host.runNode(sink);
@@ -61,7 +66,7 @@ for (const path of sendPaths()) {
       assert.deepEqual(slow.map((e) => e.bytes), Array(ROUNDS).fill(CHUNK), 'one device-queue stage per call');
       const slowMax = slow.reduce((m, e) => (e.durationNs > m ? e.durationNs : m), 0n);
       const fastMax = fast.reduce((m, e) => (e.durationNs > m ? e.durationNs : m), 0n);
-      // 64 KB at 50 Mbit/s is ~10 ms on the wire once tbf's burst is spent.
+      // 64 KB at 20 Mbit/s is ~26 ms on the wire once tbf's burst is spent.
       // TCP small queues keep only about two segments of a socket in the
       // qdisc (the rest wait in the socket, as send time), so a call's last
       // bytes wait there milliseconds, not ten: above 1 ms on the veth,

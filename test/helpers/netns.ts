@@ -20,7 +20,12 @@ export interface TestHost {
   remove(): void;
 }
 
-export function createTestHost(opts: { rate?: string; index?: number } = {}): TestHost {
+/**
+ * `rate`: a tbf qdisc on our side. Its bucket (`burst`, 256 KB unless told)
+ * lets that much through at once after a pause; it stays above the largest
+ * TSO skb (64 KB) so that tbf never splits one.
+ */
+export function createTestHost(opts: { rate?: string; burst?: string; index?: number } = {}): TestHost {
   const n = opts.index ?? process.pid % 200;
   const name = `wf-test-${process.pid}`;
   const here = `wfh${n}a`;
@@ -48,8 +53,7 @@ export function createTestHost(opts: { rate?: string; index?: number } = {}): Te
     ip('-n', name, 'link', 'set', there, 'up');
     ip('-n', name, 'link', 'set', 'lo', 'up');
     if (opts.rate) {
-      // A burst well above a TSO segment keeps tbf from splitting skbs.
-      execFileSync('tc', ['qdisc', 'add', 'dev', here, 'root', 'tbf', 'rate', opts.rate, 'burst', '256kb', 'latency', '2s']);
+      execFileSync('tc', ['qdisc', 'add', 'dev', here, 'root', 'tbf', 'rate', opts.rate, 'burst', opts.burst ?? '256kb', 'latency', '2s']);
     }
   } catch (err) {
     remove();
