@@ -747,6 +747,16 @@ static __always_inline void call_rec(struct stage_rec *r, struct sock_state *st,
 	r->owner = c->owner;
 }
 
+/* The device-queue stage of a call whose last byte entered the queue at
+ * ts_hi and which the driver took `now`. A qdisc may run the transmit on
+ * another CPU, without the socket's lock. */
+static __always_inline void queue_rec(struct stage_rec *r, struct sock_state *st, struct tx_call *c, __u64 now)
+{
+	call_rec(r, st, c, STAGE_BIT(WF_STAGE_DEV_QUEUE), now, c->end);
+	r->duration = now - c->ts_hi;
+	r->hook = WF_HOOK_DEV_XMIT;
+}
+
 /* The call's last byte reached IP output at ts_hi. `hold`: its record stays
  * until the driver takes that byte (see calls_transmitted). */
 static __noinline void tx_call_complete(struct wf_config *cfg, struct sock *sk,
@@ -941,10 +951,7 @@ static __noinline void calls_transmitted(struct wf_config *cfg, struct sock_stat
 
 		if (!call_ends_in(c, seg) || !(c->flags & CALL_SCHEDULED))
 			continue;
-		call_rec(&r, st, c, STAGE_BIT(WF_STAGE_DEV_QUEUE), seg->now, c->end);
-		r.duration = seg->now - c->ts_hi;
-		/* A qdisc may run the transmit on another CPU, without the socket's lock. */
-		r.hook = WF_HOOK_DEV_XMIT;
+		queue_rec(&r, st, c, seg->now);
 		c->ts = 0;
 		record_stages(&r, sk);
 	}
@@ -1179,10 +1186,7 @@ static __noinline void calls_stamped(struct wf_config *cfg, struct sock_state *s
 			c->sent_hi = c->end;
 			call_rec(&r, st, c, stages, c->ts_hi, c->end);
 		} else if (xmit) {
-			call_rec(&r, st, c, STAGE_BIT(WF_STAGE_DEV_QUEUE), seg->now, c->end);
-			r.duration = seg->now - c->ts_hi;
-			/* A qdisc may run the transmit on another CPU, without the socket's lock. */
-			r.hook = WF_HOOK_DEV_XMIT;
+			queue_rec(&r, st, c, seg->now);
 		} else {
 			continue;
 		}
@@ -1207,12 +1211,15 @@ static __noinline void tstamp(struct bpf_sock_ops *skops, struct bpf_sock_ops_ke
 		return;
 	struct wf_config *cfg = wf_cfg();
 	struct sock_state *st = sock_state_of(k->sk, true, skops, false);
-	struct tcp_sock *tp = as_tcp(k->sk);
 	struct tcp_seg seg;
 
-	if (!cfg || !st || !tp || !skb_tcp_seg(k->skb, &seg, true, !direct) || !seg.len)
+	if (!cfg || !st || !skb_tcp_seg(k->skb, &seg, true, !direct) || !seg.len)
 		return;
 	if (direct) {
+		struct tcp_sock *tp = as_tcp(k->sk);
+
+		if (!tp)
+			return;
 		seg.now = tp->tcp_clock_cache;
 		calls_stamped(cfg, st, &seg, k->sk, STAMP_SCHED | STAMP_XMIT);
 	} else {
