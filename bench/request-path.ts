@@ -20,8 +20,8 @@ import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { SharedMaps } from '../src/kernel/shared-maps.ts';
-import { SLOT, SLOTS, STAGE_AGG, STAGES } from '../src/kernel/layout.ts';
-import { SLOT_TABLE_BYTES, SlotTable, aggOffset } from '../src/kernel/slot-table.ts';
+import { SLOT, SLOTS, STAGE_AGG } from '../src/kernel/layout.ts';
+import { SLOT_TABLE_BYTES, SlotTable, aggOffset, tagOffset } from '../src/kernel/slot-table.ts';
 import { RequestProfiler } from '../src/profile/profiler.ts';
 import { RouteStats } from '../src/profile/route-stats.ts';
 import { ExportSampler } from '../src/trace/export-sampler.ts';
@@ -59,7 +59,7 @@ const parkedAt = aggOffset(slot, 'parked');
 const SEND_STAGES = ['tx_first', 'tx_send', 'dev_queue'] as const;
 const sendStages = SEND_STAGES.map((s) => aggOffset(slot, s));
 const genAt = slot * SLOT.size + SLOT.fields.gen.offset;
-const tagAt = SEND_STAGES.map((s) => slot * SLOT.size + SLOT.fields.stage_gen.offset + STAGES.indexOf(s) * 8);
+const tagAt = SEND_STAGES.map((s) => tagOffset(slot, s));
 
 function nsPerRequest(tracer: Tracer, on = socket): number {
   const start = process.hrtime.bigint();

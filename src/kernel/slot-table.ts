@@ -12,8 +12,6 @@ const F = SLOT.fields;
 const A = STAGE_AGG.fields;
 /** Where each stage's aggregate sits among a slot's stages. */
 const AT = Object.fromEntries(STAGES.map((stage, i) => [stage, i * STAGE_AGG.size])) as Record<Stage, number>;
-/** Each stage's generation tag in a slot, in 32-bit words: a 64-bit tag's low word (little-endian), which holds a 32-bit generation. */
-const TAG = Object.fromEntries(STAGES.map((stage, i) => [stage, (F.stage_gen.offset + i * 8) / 4])) as Record<Stage, number>;
 const TWO32 = 2 ** 32;
 
 export const SLOT_TABLE_BYTES = SLOTS * SLOT.size;
@@ -22,6 +20,14 @@ export const SLOT_TABLE_BYTES = SLOTS * SLOT.size;
 export function aggOffset(slot: number, which: Stage | 'parked'): number {
   return slot * SLOT.size + (which === 'parked' ? F.parked_rx.offset : F.stage.offset + AT[which]);
 }
+
+/** Where a slot's stage aggregate's generation tag sits in the table, in bytes: 64 bits, little-endian. */
+export function tagOffset(slot: number, stage: Stage): number {
+  return slot * SLOT.size + F.stage_gen.offset + STAGES.indexOf(stage) * 8;
+}
+
+/** Each stage's tag within a slot in 32-bit words: the tag's low word, which holds a 32-bit generation. */
+const TAG = Object.fromEntries(STAGES.map((stage) => [stage, tagOffset(0, stage) / 4])) as Record<Stage, number>;
 
 /**
  * Clears bytes [offset, offset + length), 8-byte aligned, as doubles: a
