@@ -14,9 +14,9 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 import { withFreshTarget } from './lib/target.ts';
 import { chosenVariants } from './lib/variants.ts';
 import { wrk } from './lib/wrk.ts';
@@ -101,17 +101,13 @@ async function capture(variant: string, dir: string): Promise<Map<string, number
 
 const sum = (m: Map<string, number>, pick: (s: string) => boolean = () => true) =>
   [...m].reduce((t, [s, us]) => (pick(s) ? t + us : t), 0);
-const dir = mkdtempSync(join(tmpdir(), 'wf-cpu-breakdown-'));
+const dir = scratchDir('wf-cpu-breakdown-');
 const rounds: Map<string, Map<string, number>>[] = [];
-try {
-  for (let i = 0; i < Number(values.rounds); i++) {
-    const round = new Map<string, Map<string, number>>();
-    for (const v of names) round.set(v, await capture(v, dir));
-    rounds.push(round);
-    process.stderr.write(`round ${i + 1}/${values.rounds} done\n`);
-  }
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+for (let i = 0; i < Number(values.rounds); i++) {
+  const round = new Map<string, Map<string, number>>();
+  for (const v of names) round.set(v, await capture(v, dir));
+  rounds.push(round);
+  process.stderr.write(`round ${i + 1}/${values.rounds} done\n`);
 }
 
 const base = names[0]!;

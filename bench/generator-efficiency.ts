@@ -9,9 +9,9 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 import { startTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
-import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({

@@ -25,13 +25,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Latency } from '../src/load/latency.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
+import { scratchDir } from '../src/util/scratch-dir.ts';
 import { startNullCollector } from './lib/collector.ts';
 import { processCpuNs } from './lib/cpu.ts';
 import { intervalText } from './lib/median-interval.ts';
 import { rotated } from './lib/rounds.ts';
 import { withFreshTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
-import { scratchDir } from '../src/util/scratch-dir.ts';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
