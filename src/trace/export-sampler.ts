@@ -15,6 +15,13 @@
  */
 import * as hdr from 'hdr-histogram-js';
 
+// Every request is recorded: the WebAssembly build records one in a third of
+// the JavaScript build's time (27 against 87 ns here; the latter's Math.pow
+// and Math.log2 showed in the service's profile). Loading it takes ~60 ms,
+// once, in a process that traces. (WebAssembly is always there: Node strips
+// our TypeScript with it.)
+await hdr.initWebAssembly();
+
 export interface ExportSamplerOptions {
   /** Share of ordinary requests exported, 0..1. */
   ratio: number;
@@ -40,7 +47,12 @@ export interface ExportSamplerOptions {
 export type ExportReason = 'error' | 'slow' | 'warmup' | 'sampled';
 
 export class ExportSampler {
-  private readonly h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 2 });
+  private readonly h = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 2,
+    useWebAssembly: true,
+  });
   private readonly options: Required<ExportSamplerOptions>;
   private thresholdUs = Infinity;
   private sinceRefresh = 0;
