@@ -112,6 +112,7 @@ struct wf_counters {
 	__u64 event_drops; /* raw events lost: ring buffer full */
 	__u64 map_full;    /* map updates that failed */
 	__u64 overflow;    /* sendmsg records overwritten before they matched */
+	__u64 late;        /* sendmsg records ended by a later segment: the hook missed their own */
 };
 
 struct wf_config {

@@ -88,17 +88,20 @@ test('an unknown stage is an error, not a silent default', () => {
 
 test('per-CPU counters and histograms are summed across CPUs', () => {
   const cpus = 3;
-  const counters = Buffer.alloc(Math.ceil(COUNTERS.size / 8) * 8 * cpus);
+  const stride = Math.ceil(COUNTERS.size / 8) * 8;
+  const counters = Buffer.alloc(stride * cpus);
   const hist = Buffer.alloc(HIST.size * cpus);
   for (let cpu = 0; cpu < cpus; cpu++) {
-    counters.writeBigUInt64LE(BigInt(cpu + 1), cpu * 40 + COUNTERS.fields.hits.offset);
-    counters.writeBigUInt64LE(5n, cpu * 40 + COUNTERS.fields.event_drops.offset);
+    counters.writeBigUInt64LE(BigInt(cpu + 1), cpu * stride + COUNTERS.fields.hits.offset);
+    counters.writeBigUInt64LE(5n, cpu * stride + COUNTERS.fields.event_drops.offset);
+    counters.writeBigUInt64LE(7n, cpu * stride + COUNTERS.fields.late.offset);
     hist.writeBigUInt64LE(2n, cpu * HIST.size + (1 * HIST_SLOTS + 10) * 8);
     hist.writeBigUInt64LE(1000n, cpu * HIST.size + HIST.fields.sum_ns.offset + 8);
   }
   const c = sumCounters(perCpuSlices(counters, COUNTERS.size, cpus));
   assert.equal(c.hits, 6n);
   assert.equal(c.eventDrops, 15n);
+  assert.equal(c.late, 21n);
   const h = sumHistograms(perCpuSlices(hist, HIST.size, cpus));
   assert.equal(h.tx_first.slots[10], 6n);
   assert.equal(h.tx_first.sumNs, 3000n);

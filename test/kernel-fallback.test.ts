@@ -5,8 +5,15 @@
 // timestamping, which comes first.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KernelSession } from '../src/kernel/session.ts';
+import { loadNative } from '../src/kernel/addon.ts';
+import type { KernelEvent } from '../src/kernel/codec.ts';
+import { KernelSession, nativeProber } from '../src/kernel/session.ts';
 import { hooksThatFire } from '../src/kernel/live-check.ts';
+import { createTestHost } from './helpers/netns.ts';
+import { closeSocket, connect, roundTrip } from './helpers/tcp.ts';
+
+const CHUNK = 64 * 1024;
+const ROUNDS = 8;
 
 test('refused modes fall back one by one to tp_btf, with the reasons kept', async () => {
   // Timestamping taken away (it loads here), fentry and kprobes claimed.
@@ -38,6 +45,39 @@ test('where the kernel stamps sends, the three send hooks take timestamping befo
     const fired = await hooksThatFire(session);
     assert.deepEqual(Object.values(fired), Object.values(fired).map(() => true), JSON.stringify(fired));
   } finally {
+    session.close();
+  }
+});
+
+test('a send call whose transmit no hook saw still ends, when the peer acknowledges its bytes, and is counted late', async () => {
+  // The tracepoints, without the driver's: every call waits at the device
+  // queue for a transmit that never comes, as when a tracepoint's program
+  // does not run for a hit.
+  const real = nativeProber(loadNative());
+  const session = KernelSession.open({
+    eventSample: 1,
+    prober: (kind, name) => (kind === 'kfunc' || name === 'net_dev_start_xmit' ? 'ENOENT' : real(kind, name)),
+  });
+  const events: KernelEvent[] = [];
+  session.onEvents((batch) => events.push(...batch), 10);
+  // A device with a queue: loopback's calls end as they enter it.
+  const host = createTestHost({ rate: '1gbit' });
+  try {
+    assert.equal(session.hooks.find((h) => h.name === 'dev_xmit')?.mode, 'unavailable');
+    const socket = await connect(await host.ackServer(CHUNK), host.address);
+    const local = socket.localPort!;
+    for (let i = 0; i < ROUNDS; i++) await roundTrip(socket, CHUNK, 1);
+    await closeSocket(socket);
+    await session.flushEvents();
+    const mine = events.filter((e) => e.sport === local);
+    const bytes = (stage: string) => mine.filter((e) => e.stage === stage).reduce((a, e) => a + e.bytes, 0);
+    assert.equal(bytes('tx_send'), CHUNK * ROUNDS, 'every call sent');
+    assert.equal(bytes('dev_queue'), CHUNK * ROUNDS, 'every call through the device queue');
+    // When it left the queue is not known: none rather than a guess.
+    assert.ok(mine.filter((e) => e.stage === 'dev_queue').every((e) => e.durationNs === 0n));
+    assert.equal(session.counters().rx_ready.late, BigInt(ROUNDS));
+  } finally {
+    host.remove();
     session.close();
   }
 });

@@ -11,12 +11,6 @@ import { ackServer, closeSocket, connect, roundTrip } from './helpers/tcp.ts';
 const CHUNK = 64 * 1024;
 const ROUNDS = 8;
 
-// ackServer from helpers/tcp.ts, run inside the namespace: prints its port.
-const sink = `
-  const { ackServer } = await import(${JSON.stringify(new URL('./helpers/tcp.ts', import.meta.url).href)});
-  const { port } = await ackServer(${CHUNK}, '0.0.0.0');
-  console.log(port);`;
-
 const events: KernelEvent[] = [];
 
 /** Sends ROUNDS chunks, each after the previous was acknowledged; returns its dev_queue events. */
@@ -43,8 +37,7 @@ for (const path of sendPaths()) {
     const host = createTestHost({ rate: '20mbit', burst: '96kb' });
     try {
       assert.equal(session.hooks.find((h) => h.name === 'dev_xmit')?.mode, path.mode);
-      const { firstLine } = await host.runNode(sink);
-      const slow = await sendChunks(session, host.address, Number(firstLine));
+      const slow = await sendChunks(session, host.address, await host.ackServer(CHUNK));
 
       const { server, port } = await ackServer(CHUNK);
       const fast = await sendChunks(session, '127.0.0.1', port);

@@ -81,7 +81,7 @@ export interface KernelConfig {
   pids: readonly number[];
 }
 
-export type Counters = Record<'hits' | 'events' | 'eventDrops' | 'mapFull' | 'overflow', bigint>;
+export type Counters = Record<'hits' | 'events' | 'eventDrops' | 'mapFull' | 'overflow' | 'late', bigint>;
 
 const HEX = /^[0-9a-f]+$/;
 
@@ -249,6 +249,7 @@ export function sumCounters(slices: Buffer[]): Counters {
     eventDrops: sum(f.event_drops.offset),
     mapFull: sum(f.map_full.offset),
     overflow: sum(f.overflow.offset),
+    late: sum(f.late.offset),
   };
 }
 

@@ -85,8 +85,8 @@ export const PEER_KEY = {
 
 export const COUNTERS = {
   name: 'wf_counters',
-  size: 40,
-  fields: { hits: u64(0), events: u64(8), event_drops: u64(16), map_full: u64(24), overflow: u64(32) },
+  size: 48,
+  fields: { hits: u64(0), events: u64(8), event_drops: u64(16), map_full: u64(24), overflow: u64(32), late: u64(40) },
 } as const satisfies StructLayout;
 
 export const CONFIG = {

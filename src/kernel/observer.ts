@@ -24,7 +24,7 @@ export interface KernelObserver {
 
 /** No kernel data for this run, and why. */
 export function kernelOff(reason: string): KernelObserver {
-  const off: KernelResult = { available: false, reason, hooks: {}, stages: {}, peers: [], events: 0, event_drops: 0, map_full: 0 };
+  const off: KernelResult = { available: false, reason, hooks: {}, stages: {}, peers: [], events: 0, event_drops: 0, map_full: 0, late_sends: 0 };
   return { unavailable: reason, add: () => {}, mark: () => {}, finish: () => off };
 }
 
@@ -97,7 +97,7 @@ export function observeKernel(pids: number[], options: ObserveOptions = {}): Ker
       if (result) return result;
       const stages = summarizeStages(histogramDelta(session.histograms(), before));
       const counters = session.counters();
-      const total = (k: 'events' | 'eventDrops' | 'mapFull') =>
+      const total = (k: 'events' | 'eventDrops' | 'mapFull' | 'late') =>
         Number(HOOK_COUNTERS.reduce((a, h) => a + counters[h][k], 0n));
       result = {
         available: true,
@@ -107,6 +107,7 @@ export function observeKernel(pids: number[], options: ObserveOptions = {}): Ker
         events: total('events'),
         event_drops: total('eventDrops'),
         map_full: total('mapFull'),
+        late_sends: total('late'),
       };
       if (shareDir) {
         session.unpinMaps(shareDir);

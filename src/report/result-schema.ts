@@ -39,6 +39,13 @@ const Kernel = Type.Object({
   events: Type.Integer({ minimum: 0 }),
   event_drops: Type.Integer({ minimum: 0 }),
   map_full: Type.Integer({ minimum: 0 }),
+  /**
+   * Send calls whose last segment no hook saw (a tracepoint's program does
+   * not run for every hit), ended late: by a later segment, or when the
+   * peer acknowledged their bytes. Absent from results written before it
+   * was counted, which `wireflame compare` still reads.
+   */
+  late_sends: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
 /** What the embedded target's fused profile says (the target writes it as profile-summary.json; a run copies it in). */

@@ -17,6 +17,8 @@ export interface TestHost {
   address: string;
   /** Runs a Node module (source text) inside the namespace; resolves once it prints its first line. */
   runNode(script: string): Promise<{ child: ChildProcess; firstLine: string }>;
+  /** Starts helpers/tcp.ts's ackServer inside the namespace; resolves to its port. */
+  ackServer(chunk: number): Promise<number>;
   remove(): void;
 }
 
@@ -70,6 +72,14 @@ export function createTestHost(opts: { rate?: string; burst?: string; index?: nu
       children.push(child);
       const [chunk] = (await once(child.stdout.setEncoding('utf8'), 'data')) as [string];
       return { child, firstLine: chunk.split('\n')[0] ?? '' };
+    },
+    async ackServer(chunk) {
+      const tcp = JSON.stringify(new URL('./tcp.ts', import.meta.url).href);
+      const { firstLine } = await this.runNode(`
+        const { ackServer } = await import(${tcp});
+        const { port } = await ackServer(${chunk}, '0.0.0.0');
+        console.log(port);`);
+      return Number(firstLine);
     },
     remove,
   };
