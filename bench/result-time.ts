@@ -33,7 +33,7 @@ const load: LoadResult = {
   measuredMs: 60_000,
   interrupted: false,
   unanswered: 0,
-  generator: { cpuPct: 40, sendLagP99Ms: 0.2, saturated: false },
+  generator: { cpuPct: 40, sendLagP99Ms: 0.2, saturated: false, stealPct: 0.1 },
 };
 
 const t0 = performance.now();

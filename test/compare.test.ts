@@ -40,7 +40,7 @@ function result(seed: number, meanMs: number, n = 20_000, errors = 0): RunResult
       measuredMs: 20_000,
       interrupted: false,
       unanswered: 0,
-      generator: { cpuPct: 20, sendLagP99Ms: 0.1, saturated: false },
+      generator: { cpuPct: 20, sendLagP99Ms: 0.1, saturated: false, stealPct: null },
     },
     kernel: kernelOff('test').finish(),
     host: { cpu_model: 'test', cores: 2, memory_bytes: 1, kernel: 'test', os: 'test', nics: [] },

@@ -17,7 +17,7 @@ const base: VerdictInput = {
   latency: { count: 10000, p50_ms: 1, p95_ms: 1.5, p99_ms: 2, p999_ms: 3, max_ms: 5, mean_ms: 1.1 },
   requests: 10000,
   errorRatePct: 0,
-  generator: { saturated: false, cpuPct: 30, sendLagP99Ms: 0.2 },
+  generator: { saturated: false, cpuPct: 30, sendLagP99Ms: 0.2, stealPct: 0.3 },
   kernel: quiet,
   peers: [],
   profile: null,
@@ -65,10 +65,20 @@ test('a backend that holds every request is named, with its share', () => {
 });
 
 test('a saturated generator comes first and makes the run inconclusive', () => {
-  const v = judge({ ...base, generator: { saturated: true, cpuPct: 99, sendLagP99Ms: 1 } });
+  const v = judge({ ...base, generator: { saturated: true, cpuPct: 99, sendLagP99Ms: 1, stealPct: 0.3 } });
   assert.equal(v.status, 'inconclusive');
   assert.equal(v.causes[0]?.cause, 'the load generator itself');
   assert.equal(v.causes[0]?.share_pct, 50);
+  assert.match(v.causes[0]!.evidence, /lower --rate or run it on another machine$/);
+});
+
+test('a generator stalled by the hypervisor says so', () => {
+  const v = judge({ ...base, generator: { saturated: true, cpuPct: 12, sendLagP99Ms: 25, stealPct: 31.4 } });
+  assert.equal(v.status, 'inconclusive');
+  assert.match(v.causes[0]!.evidence, /hypervisor took 31\.4 % of this machine's CPU time \(steal\): run it where CPUs are not shared$/);
+  assert.match(v.summary, /the hypervisor took 31\.4 % of this machine's CPU time meanwhile \(steal\)/);
+  // Below the bar, steal goes unmentioned.
+  assert.doesNotMatch(judge(base).summary, /steal/);
 });
 
 test('without kernel data a slow tail is reported as unexplained, and kernel stages as missing', () => {

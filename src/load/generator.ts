@@ -7,6 +7,7 @@
  */
 import { Latency } from './latency.ts';
 import { round } from '../util/round.ts';
+import { readCpuTimes, stealPct } from '../host/cpu-steal.ts';
 
 export type Pacing = { kind: 'rate'; perSecond: number } | { kind: 'connections'; count: number };
 
@@ -46,6 +47,8 @@ export interface GeneratorHealth {
   sendLagP99Ms: number;
   /** The generator could not keep up: its numbers say more about it than about the target. */
   saturated: boolean;
+  /** CPU time the hypervisor took from this machine over the run, in % of all of it (cpu-steal.ts); null where unknown. */
+  stealPct: number | null;
 }
 
 export interface LoadResult {
@@ -96,6 +99,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   let closed = false;
   let settle: (() => void) | undefined;
   const cpuStart = process.cpuUsage();
+  const timesStart = readCpuTimes();
   const measureStart = setTimeout(() => opts.onMeasureStart?.(), warmupNs / 1e6);
 
   const fail = (kind: string) => {
@@ -212,6 +216,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const wallUs = (nowNs() - start) / 1000;
   const cpuPct = wallUs > 0 ? ((cpu.user + cpu.system) / wallUs) * 100 : 0;
   const sendLagP99Ms = opts.pacing.kind === 'rate' ? sendLag.percentileMs(99) : 0;
+  const steal = stealPct(timesStart, readCpuTimes());
   return {
     requests,
     errors,
@@ -224,6 +229,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       cpuPct: round(cpuPct, 1),
       sendLagP99Ms,
       saturated: cpuPct >= SATURATED_CPU_PCT || sendLagP99Ms >= SATURATED_LAG_MS,
+      stealPct: steal === null ? null : round(steal, 1),
     },
   };
 }

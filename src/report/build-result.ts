@@ -60,6 +60,7 @@ export function buildResult(f: RunFacts): RunResult {
       cpu_pct: f.load.generator.cpuPct,
       send_lag_p99_ms: f.load.generator.sendLagP99Ms,
       saturated: f.load.generator.saturated,
+      ...(f.load.generator.stealPct === null ? {} : { steal_pct: f.load.generator.stealPct }),
     },
     kernel: f.kernel,
     host: f.host,

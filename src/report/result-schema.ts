@@ -129,6 +129,12 @@ export const ResultSchema = Type.Object(
       cpu_pct: Type.Number({ minimum: 0 }),
       send_lag_p99_ms: Ms,
       saturated: Type.Boolean(),
+      /**
+       * CPU time the hypervisor took from this machine during the run (steal
+       * in /proc/stat), in % of all of it; absent where unknown, and from
+       * results written before it was measured.
+       */
+      steal_pct: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
     }),
     kernel: Kernel,
     host: Host,

@@ -4,6 +4,7 @@
  * run is called clean, and views that were not available are listed as
  * missing rather than guessed.
  */
+import type { GeneratorHealth } from '../load/generator.ts';
 import type { LatencySummary } from '../load/latency.ts';
 import type { StageSummary } from '../kernel/stage-summary.ts';
 import type { Stage } from '../kernel/layout.ts';
@@ -14,7 +15,7 @@ export interface VerdictInput {
   latency: LatencySummary;
   requests: number;
   errorRatePct: number;
-  generator: { saturated: boolean; cpuPct: number; sendLagP99Ms: number };
+  generator: GeneratorHealth;
   /** Kernel stage summaries for the target's sockets, or null when kernel data is off. */
   kernel: Record<Stage, StageSummary> | null;
   /** How long the observed processes waited for each backend to answer. */
@@ -27,6 +28,9 @@ export interface VerdictInput {
 const OPERATION_PREFIX: Record<string, string> = { postgresql: 'pg ', redis: 'redis ' };
 
 const TOP_EVIDENCE = 3;
+
+/** Steal above this share of CPU time stalls a generator's schedule by itself (idle VMs here show well under 1 %). */
+const NOTABLE_STEAL_PCT = 2;
 
 export const CPU_CAUSE = 'application CPU (JavaScript)';
 /**
@@ -86,13 +90,16 @@ export function judge(input: VerdictInput): VerdictResult {
   const causes: VerdictResult['causes'] = [];
 
   if (input.generator.saturated) {
+    const { cpuPct, sendLagP99Ms, stealPct } = input.generator;
     const p99 = input.latency.p99_ms || 1;
+    const late = `the generator used ${fmt(cpuPct)} % of a core and sent requests up to ${fmt(sendLagP99Ms)} ms late (p99)`;
     causes.push({
       cause: 'the load generator itself',
-      share_pct: Math.min(100, round((input.generator.sendLagP99Ms / p99) * 100, 1)),
+      share_pct: Math.min(100, round((sendLagP99Ms / p99) * 100, 1)),
       evidence:
-        `the generator used ${fmt(input.generator.cpuPct)} % of a core and sent requests up to ` +
-        `${fmt(input.generator.sendLagP99Ms)} ms late (p99): lower --rate or run it on another machine`,
+        stealPct !== null && stealPct >= NOTABLE_STEAL_PCT
+          ? `${late}, while the hypervisor took ${fmt(stealPct)} % of this machine's CPU time (steal): run it where CPUs are not shared`
+          : `${late}: lower --rate or run it on another machine`,
     });
   }
   for (const { stage, cause, what } of STAGE_CAUSES) {
@@ -174,6 +181,11 @@ export function judge(input: VerdictInput): VerdictResult {
     summary =
       (status === 'errors' ? `${fmt(input.errorRatePct)} % of requests failed` : `slow tail: p99 ${fmt(p99_ms)} ms against a median of ${fmt(p50_ms)} ms`) +
       `; no measured view explains it (${missing.join(', ')} not available)`;
+  }
+  // Every process here waited for it, the target included: what was measured is partly the host.
+  const { stealPct } = input.generator;
+  if (stealPct !== null && stealPct >= NOTABLE_STEAL_PCT) {
+    summary += `; the hypervisor took ${fmt(stealPct)} % of this machine's CPU time meanwhile (steal), which stalls every process on it`;
   }
   return { status, summary, causes: ranked, missing };
 }
