@@ -20,6 +20,9 @@ import { scratchDir } from '../src/util/scratch-dir.ts';
 import { withFreshTarget } from './lib/target.ts';
 import { chosenVariants } from './lib/variants.ts';
 import { wrk } from './lib/wrk.ts';
+import { reportStealAtExit } from './lib/cpu.ts';
+
+reportStealAtExit();
 
 const run = promisify(execFile);
 const HZ = 1999;

@@ -11,6 +11,9 @@ import { HOOK_COUNTERS } from '../src/kernel/layout.ts';
 import { KernelSession } from '../src/kernel/session.ts';
 import { startTarget } from './lib/target.ts';
 import { wrk } from './lib/wrk.ts';
+import { reportStealAtExit } from './lib/cpu.ts';
+
+reportStealAtExit();
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, sample: { type: 'string', default: '1' } } });
 const load = { seconds: Number(values.seconds), connections: 32, cpu: 0 };

@@ -12,6 +12,9 @@ import { parseArgs, promisify } from 'node:util';
 import { scratchDir } from '../src/util/scratch-dir.ts';
 import { startTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
+import { reportStealAtExit } from './lib/cpu.ts';
+
+reportStealAtExit();
 
 const run = promisify(execFile);
 const { values } = parseArgs({

@@ -37,6 +37,9 @@ import { rotated } from './lib/rounds.ts';
 import { startTarget } from './lib/target.ts';
 import { chosenVariants } from './lib/variants.ts';
 import { median, wrk } from './lib/wrk.ts';
+import { reportStealAtExit } from './lib/cpu.ts';
+
+reportStealAtExit();
 
 const VARIANTS = ['on', 'on-tracepoints', 'nothing', 'floor', 'floor-tracepoints'] as const;
 type VariantName = (typeof VARIANTS)[number];

@@ -18,12 +18,14 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_PROFILE_HZ } from '../src/trace/config.ts';
-import { processCpuNs } from './lib/cpu.ts';
+import { processCpuNs, reportStealAtExit } from './lib/cpu.ts';
 import { intervalText } from './lib/median-interval.ts';
 import { rotated } from './lib/rounds.ts';
 import { withFreshTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
 import { scratchDir } from '../src/util/scratch-dir.ts';
+
+reportStealAtExit();
 
 const { values } = parseArgs({
   options: {

@@ -27,11 +27,13 @@ import { Latency } from '../src/load/latency.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
 import { scratchDir } from '../src/util/scratch-dir.ts';
 import { startNullCollector } from './lib/collector.ts';
-import { processCpuNs } from './lib/cpu.ts';
+import { processCpuNs, reportStealAtExit } from './lib/cpu.ts';
 import { intervalText } from './lib/median-interval.ts';
 import { rotated } from './lib/rounds.ts';
 import { withFreshTarget } from './lib/target.ts';
 import { median, wrk } from './lib/wrk.ts';
+
+reportStealAtExit();
 
 const run = promisify(execFile);
 const { values } = parseArgs({
