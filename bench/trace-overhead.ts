@@ -17,8 +17,12 @@
  *
  * The traced throughput's and p99's 95 % intervals, from each round's ratio
  * to no agent, say whether the targets are met beyond the machine's noise.
+ * `--variants` adds `context-floor` (fixtures/context-floor.ts): an async
+ * context per request and the response's end observed, nothing recorded,
+ * which any tracer of this kind pays before its own work.
  *
  *   node bench/trace-overhead.ts [--pairs 6] [--seconds 3] [--rate-rounds 6] [--rate-seconds 8]
+ *     [--variants none,traced,js-only,context-floor]
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +35,7 @@ import { processCpuNs, reportStealAtExit } from './lib/cpu.ts';
 import { intervalText } from './lib/median-interval.ts';
 import { rotated } from './lib/rounds.ts';
 import { withFreshTarget } from './lib/target.ts';
+import { chosenVariants } from './lib/variants.ts';
 import { median, wrk } from './lib/wrk.ts';
 
 reportStealAtExit();
@@ -43,6 +48,7 @@ const { values } = parseArgs({
     // A p99 over 8 s at 2k req/s moves by a millisecond from run to run on these VMs: three rounds could not tell +10 % from noise.
     'rate-rounds': { type: 'string', default: '6' },
     'rate-seconds': { type: 'string', default: '8' },
+    variants: { type: 'string', default: 'none,traced,js-only' },
   },
 });
 const pairs = Number(values.pairs);
@@ -52,12 +58,16 @@ const register = new URL('../src/trace/register.ts', import.meta.url).href;
 // A collector that does not decode, beside the load generator: the target's CPU is not shared with it.
 const collector = await startNullCollector(0);
 
-type Variant = 'none' | 'traced' | 'js-only';
-const VARIANTS: Variant[] = ['none', 'traced', 'js-only'];
+const contextFloor = new URL('./fixtures/context-floor.ts', import.meta.url).href;
+const KNOWN = ['none', 'traced', 'js-only', 'context-floor'] as const;
+type Variant = (typeof KNOWN)[number];
+const VARIANTS = chosenVariants(values.variants, KNOWN);
+if (VARIANTS[0] !== 'none' || !VARIANTS.includes('traced')) throw new Error('--variants: none first, and traced among them');
 const options: Record<Variant, { nodeArgs?: string[]; env?: NodeJS.ProcessEnv }> = {
   none: {},
   traced: { nodeArgs: ['--import', register], env: { WIREFLAME_KERNEL: 'self', WIREFLAME_OTLP_ENDPOINT: collector.endpoint } },
   'js-only': { nodeArgs: ['--import', register], env: { WIREFLAME_KERNEL: 'off', WIREFLAME_OTLP_ENDPOINT: collector.endpoint } },
+  'context-floor': { nodeArgs: ['--import', contextFloor] },
 };
 
 const withTarget = <T>(variant: Variant, fn: (url: string, pid: number) => Promise<T>): Promise<T> =>
@@ -86,12 +96,13 @@ async function atRate(url: string, pid: number): Promise<{ p99: number; latency:
   };
 }
 
-const rps: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
-const cpu: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
-const p99: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
-const pooled: Record<Variant, Latency> = { none: new Latency(), traced: new Latency(), 'js-only': new Latency() };
+const each = <T>(make: () => T) => Object.fromEntries(KNOWN.map((v) => [v, make()])) as Record<Variant, T>;
+const rps = each((): number[] => []);
+const cpu = each((): number[] => []);
+const p99 = each((): number[] => []);
+const pooled = each(() => new Latency());
 const sendLag: number[] = [];
-const cpuAtRate: Record<Variant, number[]> = { none: [], traced: [], 'js-only': [] };
+const cpuAtRate = each((): number[] => []);
 try {
   for (let i = 0; i < pairs; i++) {
     for (const v of rotated(VARIANTS, i)) {
