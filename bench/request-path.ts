@@ -12,8 +12,12 @@
  * process, the tracer's methods had seen every variant's objects, and the
  * later variants paid for the earlier ones' shapes (they charged about
  * 150 ns a request to "the profiler running", which costs under 10 alone).
+ * `--connections` spreads the requests over that many connections in turn,
+ * each with its own slot: one keeps everything in the caches; a few hundred
+ * leave each connection's state cold by its next request, as a busy server's
+ * are.
  *
- *   node bench/request-path.ts [--requests 1000000] [--rounds 5]
+ *   node bench/request-path.ts [--requests 1000000] [--rounds 5] [--connections 1]
  */
 import { execFileSync } from 'node:child_process';
 import type { Socket } from 'node:net';
@@ -30,24 +34,48 @@ import { Tracer } from '../src/trace/tracer.ts';
 import { median } from './lib/wrk.ts';
 
 const { values } = parseArgs({
-  options: { requests: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '5' }, variant: { type: 'string' } },
+  options: {
+    requests: { type: 'string', default: '1000000' },
+    rounds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '1' },
+    variant: { type: 'string' },
+  },
 });
 const requests = Number(values.requests);
 
 const memory = new ArrayBuffer(SLOT_TABLE_BYTES);
 const view = new DataView(memory);
-const cookie = 12_345n;
-const slot = Number(cookie % BigInt(SLOTS));
+const SEND_STAGES = ['tx_first', 'tx_send', 'dev_queue'] as const;
+
+/** A connected TCP socket, as far as SocketOwners asks, with where its slot's parts sit. */
+function connection(cookie: bigint) {
+  const slot = Number(cookie % BigInt(SLOTS));
+  return {
+    socket: { remotePort: 40_000, cookie, once() {} } as unknown as Socket,
+    parkedAt: aggOffset(slot, 'parked'),
+    sendStages: SEND_STAGES.map((s) => aggOffset(slot, s)),
+    genAt: slot * SLOT.size + SLOT.fields.gen.offset,
+    tagAt: SEND_STAGES.map((s) => tagOffset(slot, s)),
+  };
+}
+type Connection = ReturnType<typeof connection>;
+/**
+ * Requests take the connections in turn, as wrk's do: with many, what one
+ * request leaves of its connection is out of the caches by its next (a
+ * saturated server's requests run between dozens of others).
+ */
+const connections = Array.from({ length: Number(values.connections) }, (_, i) => connection(12_345n + BigInt(i)));
 // Only what SocketOwners asks of the kernel's maps on the slot path.
-const maps = { slots: () => new SlotTable(memory), socketCookie: () => cookie, takeRxPending: () => null } as unknown as SharedMaps;
-// A connected TCP socket, as far as SocketOwners asks.
-const fakeSocket = () => ({ remotePort: 40_000, once() {} }) as unknown as Socket;
-const socket = fakeSocket();
+const maps = {
+  slots: () => new SlotTable(memory),
+  socketCookie: (s: { cookie: bigint }) => s.cookie,
+  takeRxPending: () => null,
+} as unknown as SharedMaps;
 const sampler = () => new ExportSampler({ ratio: 0.01, tailQuantile: 0.99 });
 
 /** What the kernel adds for one request: a parked receive wait, then the response's send stages, tagged with the owner's generation. */
-function kernelStage(offset: number, t: number, tag?: number): void {
-  if (tag !== undefined) view.setUint32(tag, view.getUint32(genAt, true), true);
+function kernelStage(c: Connection, offset: number, t: number, tag?: number): void {
+  if (tag !== undefined) view.setUint32(tag, view.getUint32(c.genAt, true), true);
   const f = STAGE_AGG.fields;
   view.setUint32(offset + f.sum_ns.offset, 1_000, true);
   view.setUint32(offset + f.count.offset, 1, true);
@@ -55,22 +83,18 @@ function kernelStage(offset: number, t: number, tag?: number): void {
   view.setUint32(offset + f.first_ns.offset, t, true);
   view.setUint32(offset + f.last_ns.offset, t + 1_000, true);
 }
-const parkedAt = aggOffset(slot, 'parked');
-const SEND_STAGES = ['tx_first', 'tx_send', 'dev_queue'] as const;
-const sendStages = SEND_STAGES.map((s) => aggOffset(slot, s));
-const genAt = slot * SLOT.size + SLOT.fields.gen.offset;
-const tagAt = SEND_STAGES.map((s) => tagOffset(slot, s));
 
-function nsPerRequest(tracer: Tracer, on = socket): number {
+function nsPerRequest(tracer: Tracer): number {
   const start = process.hrtime.bigint();
   for (let i = 0; i < requests; i++) {
-    kernelStage(parkedAt, i);
-    const span = tracer.startServer('GET /', on, undefined);
+    const c = connections[i % connections.length]!;
+    kernelStage(c, c.parkedAt, i);
+    const span = tracer.startServer('GET /', c.socket, undefined);
     // The handler runs in the request's context, where fastify names its route.
     // As for a request read by Node's parser, whose callback scope would restore the context after.
-    tracer.enter(span, on);
+    tracer.enter(span, c.socket);
     tracer.rename(span, 'GET /hello');
-    for (let k = 0; k < sendStages.length; k++) kernelStage(sendStages[k]!, i, tagAt[k]);
+    for (let k = 0; k < c.sendStages.length; k++) kernelStage(c, c.sendStages[k]!, i, c.tagAt[k]);
     tracer.finishServer(span, 200, undefined, 200);
   }
   return Number(process.hrtime.bigint() - start) / requests;
@@ -87,17 +111,18 @@ profiled.onFinish((span) => routes.record(span));
 const kernelRoutes = new RouteStats();
 const profiledWithSlots = new Tracer({ owners: new SocketOwners(maps), sink: null, sampler: sampler(), labels: profiler });
 profiledWithSlots.onFinish((span) => kernelRoutes.record(span));
-// A connection accepted by an instrumented server; the other socket never was.
-const connection = fakeSocket();
+/** Runs fn with every connection set up by the tracer, as a server it instruments accepts them. */
+const accepted = <T>(tracer: Tracer, fn: () => T): T => connections.reduce((inner, c) => () => tracer.connection(c.socket, inner), fn)();
 
 /** Each variant's rounds; those with the profiler start it first, as a process does. */
 const VARIANTS = {
   none: () => nsPerRequest(withoutKernel),
   slots: () => nsPerRequest(withSlots),
   running: () => nsPerRequest(withoutKernel),
-  profiled: () => profiled.connection(connection, () => nsPerRequest(profiled, connection)),
+  profiled: () => accepted(profiled, () => nsPerRequest(profiled)),
+  // Connections the profiled server never saw open (each variant runs in a process of its own): requests labelled one by one.
   alone: () => nsPerRequest(profiled),
-  both: () => profiledWithSlots.connection(connection, () => nsPerRequest(profiledWithSlots, connection)),
+  both: () => accepted(profiledWithSlots, () => nsPerRequest(profiledWithSlots)),
 };
 type Variant = keyof typeof VARIANTS;
 const PROFILED: Variant[] = ['running', 'profiled', 'alone', 'both'];
@@ -111,9 +136,9 @@ if (values.variant !== undefined) {
 } else {
   const self = fileURLToPath(import.meta.url);
   const measure = (variant: Variant) =>
-    Number(execFileSync(process.execPath, [self, '--variant', variant, '--requests', values.requests, '--rounds', values.rounds], { encoding: 'utf8' }));
+    Number(execFileSync(process.execPath, [self, '--variant', variant, '--requests', values.requests, '--rounds', values.rounds, '--connections', values.connections], { encoding: 'utf8' }));
   const [none, slots, running, prof, alone, both] = (Object.keys(VARIANTS) as Variant[]).map(measure) as [number, number, number, number, number, number];
-  console.log(`${requests} requests a round, medians of ${values.rounds} rounds, each variant in a fresh process`);
+  console.log(`${requests} requests a round over ${connections.length} connection(s), medians of ${values.rounds} rounds, each variant in a fresh process`);
   console.log(`server span, kernel stages off:        ${none.toFixed(0)} ns a request`);
   console.log(`server span, socket owned in its slot: ${slots.toFixed(0)} ns a request (+${(slots - none).toFixed(0)} ns for the kernel link)`);
   console.log(`server span, profiler running:         ${running.toFixed(0)} ns a request (+${(running - none).toFixed(0)} ns, the request unlabelled)`);
