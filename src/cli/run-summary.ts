@@ -15,6 +15,8 @@ export function summarize(result: RunResult, file: string): string {
     for (const p of result.kernel.peers) {
       lines.push(`backend ${p.service ?? 'peer'} ${p.address}:${p.port}  ${p.count} answers  total ${p.total_ms} ms  mean ${p.mean_ms} ms`);
     }
+    const gaps = kernelGaps(result.kernel);
+    if (gaps) lines.push(`kernel data: ${gaps}`);
   } else {
     lines.push(result.kernel.reason ?? 'kernel stages off');
   }
@@ -23,4 +25,13 @@ export function summarize(result: RunResult, file: string): string {
   for (const c of result.verdict.causes) lines.push(`  ${c.share_pct} %  ${c.cause}: ${c.evidence}`);
   lines.push(`result: ${file}`);
   return lines.join('\n');
+}
+
+/** What the kernel's figures miss or took a late look at, when anything: they are then less than the whole story. */
+function kernelGaps(kernel: RunResult['kernel']): string {
+  const gaps: string[] = [];
+  if (kernel.map_full > 0) gaps.push(`${kernel.map_full} map updates failed (map full)`);
+  if (kernel.event_drops > 0) gaps.push(`${kernel.event_drops} raw events dropped (ring buffer full)`);
+  if ((kernel.late_sends ?? 0) > 0) gaps.push(`${kernel.late_sends} send calls ended late (a hook missed their last segment)`);
+  return gaps.join(', ');
 }
