@@ -24,7 +24,11 @@ after(() => service.stop());
 test('a handler that burns CPU: application CPU is the top cause, burnCpu the top function', async () => {
   const r = await pacedRun([
     'run', '--target', service.url, '--target-pid', String(service.pid), '--target-profile', dir,
-    '--rate', '100', '--duration', '3s', '--warmup', '500ms', '--json', '--out', out,
+    // 5 ms of CPU every 20 ms: a quarter of the thread, so that requests seldom
+    // queue behind one another even on a slow host (at 100 req/s, half the
+    // thread, a host running at a fifth of its speed made the receive-queue
+    // wait the larger share).
+    '--rate', '50', '--duration', '3s', '--warmup', '500ms', '--json', '--out', out,
   ]);
   assert.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout) as RunResult;
