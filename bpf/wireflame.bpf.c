@@ -809,6 +809,13 @@ static __always_inline void tx_call_new(struct wf_config *cfg, struct sock_state
 		if (k)
 			k->overflow++;
 	}
+	__u32 owner_flags = owner_ref_of(cfg, st->cookie, &c->owner, NULL);
+
+	/* A socket first seen mid-conversation (a pool's connection opened
+	 * before the probes) has no role of its own: the span that owns it
+	 * says which end this is. */
+	if (!st->role && c->owner.kind != OWNER_NONE)
+		st->role = (owner_flags & WF_OWNER_SERVER) ? ROLE_SERVER : ROLE_CLIENT;
 	c->ts = bpf_ktime_get_ns();
 	if (st->role == ROLE_CLIENT && !st->asked_ts)
 		st->asked_ts = c->ts;
@@ -817,7 +824,6 @@ static __always_inline void tx_call_new(struct wf_config *cfg, struct sock_state
 	c->end = end;
 	c->sent_hi = start;
 	c->flags = 0;
-	owner_ref_of(cfg, st->cookie, &c->owner, NULL);
 	st->next = (slot + 1) & (TX_CALLS - 1);
 	count_hit(WF_HOOK_TCP_SENDMSG);
 }

@@ -5,7 +5,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KernelSession } from '../src/kernel/session.ts';
-import { connect, echoServer } from './helpers/tcp.ts';
+import { SocketOwners } from '../src/trace/socket-owners.ts';
+import { SpanId, TraceId } from '../src/trace/trace-context.ts';
+import { connect, echoServer, roundTrip } from './helpers/tcp.ts';
 
 const session = KernelSession.open();
 after(() => session.close());
@@ -43,4 +45,27 @@ test('a peer over IPv6 is named by its address and port', async () => {
   const peer = session.peerStats().find((p) => p.port === port && p.address === '::1');
   assert.ok(peer, `the echo server among the peers: ${JSON.stringify(session.peerStats().map((p) => `[${p.address}]:${p.port}`))}`);
   assert.equal(peer.agg.count, 1, 'one answer');
+});
+
+test('a connection open before the probes waits on its peer once a client span owns it', async () => {
+  const { server, port } = await echoServer(1);
+  const socket = await connect(port);
+  // A pool's connection, in use before the probes came: they first see it mid-conversation.
+  await roundTrip(socket, 5, 5);
+  const late = KernelSession.open({ sharedOwners: true });
+  const peerOf = () => late.peerStats().find((p) => p.port === port && p.address === '127.0.0.1');
+  try {
+    await roundTrip(socket, 5, 5);
+    assert.equal(peerOf(), undefined, 'no role of its own: which end asks is not known');
+    new SocketOwners(late).own(socket, TraceId.random(), SpanId.random(), false);
+    await roundTrip(socket, 5, 5);
+    await roundTrip(socket, 5, 5);
+    const peer = peerOf();
+    assert.ok(peer, `the echo server among the peers: ${JSON.stringify(late.peerStats().map((p) => `[${p.address}]:${p.port}`))}`);
+    assert.equal(peer.agg.count, 2, 'both answers under the client span');
+  } finally {
+    late.close();
+    socket.destroy();
+    server.close();
+  }
 });
