@@ -76,8 +76,8 @@ struct rx_mark {
 
 /* Who spoke first on the socket: the client of a request/response protocol
  * (HTTP, Redis, PostgreSQL) sends first, the server reads first. */
-#define ROLE_CLIENT 1
-#define ROLE_SERVER 2
+#define ROLE_CLIENT WF_ROLE_CLIENT
+#define ROLE_SERVER WF_ROLE_SERVER
 
 struct sock_state {
 	__u64 cookie;
@@ -205,6 +205,16 @@ struct {
 	__type(key, __u64);
 	__type(value, struct sock_state);
 } wf_socks SEC(".maps");
+
+/* The roles of connections open before the probes, by their ends: written
+ * by user space as the probes start (src/host/tcp-connections.ts), read when
+ * a socket is first seen mid-conversation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct wf_conn_key);
+	__type(value, __u32);
+} wf_role_hints SEC(".maps");
 
 /* Answer waits of client sockets, per peer: how long the backends took. */
 struct {
@@ -797,6 +807,30 @@ static __noinline void tx_call_cut_short(struct wf_config *cfg, struct sock *sk,
 	record_stages(&r, sk);
 }
 
+/* The role user space gave a connection open before the probes; 0 when it
+ * gave none. Only for a socket first seen mid-conversation, once. */
+static __noinline __u32 role_hint(struct sock *sk, bool btf)
+{
+	struct wf_conn_key key = {};
+	__u32 *role;
+
+	key.family = KREAD(btf, sk, __sk_common.skc_family);
+	key.local_port = KREAD(btf, sk, __sk_common.skc_num);
+	key.remote_port = bpf_ntohs(KREAD(btf, sk, __sk_common.skc_dport));
+	if (key.family == AF_INET) {
+		*(__u32 *)key.local_addr = KREAD(btf, sk, __sk_common.skc_rcv_saddr);
+		*(__u32 *)key.remote_addr = KREAD(btf, sk, __sk_common.skc_daddr);
+	} else {
+		struct in6_addr local = KREAD(btf, sk, __sk_common.skc_v6_rcv_saddr);
+		struct in6_addr remote = KREAD(btf, sk, __sk_common.skc_v6_daddr);
+
+		__builtin_memcpy(key.local_addr, &local, sizeof(local));
+		__builtin_memcpy(key.remote_addr, &remote, sizeof(remote));
+	}
+	role = bpf_map_lookup_elem(&wf_role_hints, &key);
+	return role ? *role : 0;
+}
+
 /* A record of the call that puts bytes [start, end) on the socket, from now. */
 static __always_inline void tx_call_new(struct wf_config *cfg, struct sock_state *st, __u32 start, __u32 end)
 {
@@ -846,9 +880,12 @@ static __always_inline void tx_call_begin(struct sock *sk, __u32 left, bool btf)
 	__u64 received = 0;
 
 	/* Nothing received before its first send: this end opened the exchange.
-	 * A socket first seen mid-conversation gets no role, and no peer waits. */
+	 * A socket first seen mid-conversation takes the role user space gave
+	 * it, if any (or, later, its owner's: see tx_call_new). */
 	if (created && tcp_field(sk, btf, bytes_received, &received) && received == 0)
 		st->role = ROLE_CLIENT;
+	else if (created)
+		st->role = role_hint(sk, btf);
 
 	struct tx_call *prev = &st->calls[(st->next + TX_CALLS - 1) & (TX_CALLS - 1)];
 
@@ -1157,6 +1194,8 @@ static __always_inline void tstamp_sendmsg(struct bpf_sock_ops *skops, struct bp
 		st->cookie = bpf_get_socket_cookie(skops);
 	if (created && tp->bytes_received == 0)
 		st->role = ROLE_CLIENT;
+	else if (created)
+		st->role = role_hint(sk, true);
 	/* The call's bytes follow the last call's. On a socket first seen now,
 	 * they follow the last acknowledged byte: in a request/response
 	 * exchange the peer has acknowledged what came before, and a large
@@ -1440,6 +1479,8 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 
 	if (created && tcp_field(sk, btf, bytes_sent, &sent) && sent == 0)
 		st->role = ROLE_SERVER;
+	else if (created)
+		st->role = role_hint(sk, btf);
 	struct rx_mark ready = st->rx_ready;
 
 	if (!ready.ts) {

@@ -106,6 +106,23 @@ struct wf_peer_key {
 	__u32 reserved;
 };
 
+/* Which end of a connection the observed process is, as user space tells it
+ * for connections already open when the probes start: the kernel, seeing
+ * them first mid-conversation, cannot tell who spoke first. */
+#define WF_ROLE_CLIENT 1
+#define WF_ROLE_SERVER 2
+
+/* A connection by its two ends, as the socket holds them (addresses in
+ * network byte order, IPv4 in the first 4 bytes; ports in host byte order). */
+struct wf_conn_key {
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	__u16 local_port;
+	__u16 remote_port;
+	__u16 family;
+	__u16 reserved;
+};
+
 struct wf_counters {
 	__u64 hits;        /* times the hook did work for an observed socket */
 	__u64 events;      /* raw events written to the ring buffer */

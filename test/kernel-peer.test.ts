@@ -4,6 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connectionRoles } from '../src/host/tcp-connections.ts';
 import { KernelSession } from '../src/kernel/session.ts';
 import { SocketOwners } from '../src/trace/socket-owners.ts';
 import { SpanId, TraceId } from '../src/trace/trace-context.ts';
@@ -63,6 +64,29 @@ test('a connection open before the probes waits on its peer once a client span o
     const peer = peerOf();
     assert.ok(peer, `the echo server among the peers: ${JSON.stringify(late.peerStats().map((p) => `[${p.address}]:${p.port}`))}`);
     assert.equal(peer.agg.count, 2, 'both answers under the client span');
+  } finally {
+    late.close();
+    socket.destroy();
+    server.close();
+  }
+});
+
+test('a connection open before the probes waits on its peer when /proc says it is the client end', async () => {
+  const { server, port } = await echoServer(1);
+  const socket = await connect(port);
+  await roundTrip(socket, 5, 5);
+  const late = KernelSession.open();
+  try {
+    // Both ends are this process's: the server's end must not count as a client's.
+    late.hintRoles(connectionRoles([process.pid]));
+    await roundTrip(socket, 5, 5);
+    await roundTrip(socket, 5, 5);
+    const peers = late.peerStats().filter((p) => p.port === port || p.port === socket.localPort);
+    assert.deepEqual(
+      peers.map((p) => [p.port, p.agg.count]),
+      [[port, 2]],
+      'the echo server answered twice; the client, which never answers, is no peer',
+    );
   } finally {
     late.close();
     socket.destroy();

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { OBJECT_PATH } from '../src/kernel/addon.ts';
-import { FILTER, HIST_SLOTS, HOOK_COUNTERS, INLINE_PIDS, LAYOUTS, OWNER_SERVER, SLOTS, STAGES } from '../src/kernel/layout.ts';
+import { FILTER, HIST_SLOTS, HOOK_COUNTERS, INLINE_PIDS, LAYOUTS, OWNER_SERVER, ROLE, SLOTS, STAGES } from '../src/kernel/layout.ts';
 
 interface BtfType {
   id: number;
@@ -63,4 +63,6 @@ test('constants match bpf/wireflame.h', () => {
   assert.equal(defines.get('WF_FILTER_PID'), FILTER.pid);
   assert.equal(defines.get('WF_FILTER_CGROUP'), FILTER.cgroup);
   assert.equal(defines.get('WF_OWNER_SERVER'), OWNER_SERVER);
+  assert.equal(defines.get('WF_ROLE_CLIENT'), ROLE.client);
+  assert.equal(defines.get('WF_ROLE_SERVER'), ROLE.server);
 });

@@ -3,8 +3,10 @@
  * adapters hand them Buffers and get plain objects back.
  */
 import { isIPv4 } from 'node:net';
+import type { ConnectionRole } from '../host/tcp-connections.ts';
 import {
   CONFIG,
+  CONN_KEY,
   COUNTERS,
   EVENT,
   HIST,
@@ -19,6 +21,7 @@ import {
 } from './layout.ts';
 
 const AF_INET = 2;
+const AF_INET6 = 10;
 
 export interface Owner {
   /** 32 hex digits, W3C trace-context form. */
@@ -123,6 +126,18 @@ export function decodePeerKey(buf: Buffer): { address: string; port: number } {
     address: address(buf.subarray(f.addr.offset, f.addr.offset + 16), family),
     port: buf.readUInt16LE(f.port.offset),
   };
+}
+
+/** A connection by its two ends, as wf_role_hints keys it. */
+export function encodeConnKey(c: Omit<ConnectionRole, 'role'>): Buffer {
+  const f = CONN_KEY.fields;
+  const buf = Buffer.alloc(CONN_KEY.size);
+  c.localAddress.copy(buf, f.local_addr.offset);
+  c.remoteAddress.copy(buf, f.remote_addr.offset);
+  buf.writeUInt16LE(c.localPort, f.local_port.offset);
+  buf.writeUInt16LE(c.remotePort, f.remote_port.offset);
+  buf.writeUInt16LE(c.family === 4 ? AF_INET : AF_INET6, f.family.offset);
+  return buf;
 }
 
 export function encodeOwnerKey(owner: Pick<Owner, 'traceId' | 'spanId'>): Buffer {

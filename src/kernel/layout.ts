@@ -24,6 +24,8 @@ export const INLINE_PIDS = 8;
 
 export const FILTER = { all: 0, pid: 1, cgroup: 2 } as const;
 export const OWNER_SERVER = 1;
+/** Which end of a connection open before the probes the process is (wf_role_hints). */
+export const ROLE = { client: 1, server: 2 } as const;
 
 export type FieldType = 'u8' | 'u16' | 'u32' | 'u64' | 'bytes';
 export interface Field {
@@ -81,6 +83,19 @@ export const PEER_KEY = {
   name: 'wf_peer_key',
   size: 24,
   fields: { addr: bytes(0, 16), port: u16(16), family: u16(18), reserved: u32(20) },
+} as const satisfies StructLayout;
+
+export const CONN_KEY = {
+  name: 'wf_conn_key',
+  size: 40,
+  fields: {
+    local_addr: bytes(0, 16),
+    remote_addr: bytes(16, 16),
+    local_port: u16(32),
+    remote_port: u16(34),
+    family: u16(36),
+    reserved: u16(38),
+  },
 } as const satisfies StructLayout;
 
 export const COUNTERS = {
@@ -146,4 +161,4 @@ export const SLOT = {
   },
 } as const satisfies StructLayout;
 
-export const LAYOUTS: readonly StructLayout[] = [OWNER, OWNER_KEY, STAGE_AGG, SPAN_STATS, SLOT, HIST, PEER_KEY, COUNTERS, CONFIG, EVENT];
+export const LAYOUTS: readonly StructLayout[] = [OWNER, OWNER_KEY, STAGE_AGG, SPAN_STATS, SLOT, HIST, PEER_KEY, CONN_KEY, COUNTERS, CONFIG, EVENT];

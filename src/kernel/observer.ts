@@ -10,6 +10,7 @@ import { HOOK_COUNTERS } from './layout.ts';
 import { KernelSession, KernelUnavailableError } from './session.ts';
 import { histogramDelta, summarizeStages } from './stage-summary.ts';
 import { round } from '../util/round.ts';
+import { connectionRoles } from '../host/tcp-connections.ts';
 
 export interface KernelObserver {
   /** One line saying why kernel data is off, or null when it is on. */
@@ -80,13 +81,25 @@ export function observeKernel(pids: number[], options: ObserveOptions = {}): Ker
       return kernelOff(`kernel stages off: cannot pin maps in ${shareDir}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
     }
   }
+  // Connections a process had open before it was observed (a warm pool) are
+  // first seen mid-conversation: say which end they are, once a process
+  // (those it opens later are seen from their start).
+  const hinted = new Set<number>();
+  const hint = (more: number[]) => {
+    const fresh = more.filter((pid) => !hinted.has(pid));
+    for (const pid of fresh) hinted.add(pid);
+    if (fresh.length) session.hintRoles(connectionRoles(fresh));
+  };
+  hint(pids);
   let before = session.histograms();
   let peersBefore = session.peerStats();
   let result: KernelResult | undefined;
   return {
     unavailable: null,
     add(more) {
-      if (!result) for (const pid of more) session.addPid(pid);
+      if (result) return;
+      hint(more);
+      for (const pid of more) session.addPid(pid);
     },
     mark() {
       if (result) return;

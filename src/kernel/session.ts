@@ -18,6 +18,7 @@ import {
   decodePeerKey,
   decodeStageAgg,
   encodeConfig,
+  encodeConnKey,
   encodeU32,
   encodeU64,
   perCpuSlices,
@@ -42,7 +43,8 @@ import {
   type HookChoice,
   type Prober,
 } from './hooks.ts';
-import { COUNTERS, EVENT, FILTER, HIST, HOOK_COUNTERS, PEER_KEY, STAGE_AGG, type HookCounter, type Stage } from './layout.ts';
+import { COUNTERS, EVENT, FILTER, HIST, HOOK_COUNTERS, PEER_KEY, ROLE, STAGE_AGG, type HookCounter, type Stage } from './layout.ts';
+import type { ConnectionRole } from '../host/tcp-connections.ts';
 
 export type Filter = { kind: 'all' } | { kind: 'pids'; pids: number[] } | { kind: 'cgroups'; paths: string[] };
 
@@ -76,6 +78,7 @@ export const MAPS = {
   counters: 'wf_counters',
   events: 'wf_events',
   peers: 'wf_peer_stats',
+  roles: 'wf_role_hints',
 } as const;
 
 /** Trial loads and BTF lookups through the addon; a refusal is reported by its errno name. */
@@ -234,6 +237,15 @@ export class KernelSession extends SharedMaps {
     if (this.config.ownersUsed) return;
     this.config = { ...this.config, ownersUsed: true };
     this.writeConfig();
+  }
+
+  /**
+   * Which end of each connection already open the observed processes are
+   * (host/tcp-connections.ts): the probes first see those mid-conversation,
+   * where who spoke first, and so whose answer waits count, is not seen.
+   */
+  hintRoles(connections: readonly ConnectionRole[]): void {
+    for (const c of connections) this.native.mapUpdate(this.fds.roles, encodeConnKey(c), encodeU32(ROLE[c.role]));
   }
 
   /** How long each peer of the observed client sockets took to answer, since load. */

@@ -28,14 +28,11 @@ export function wireflame(args: string[], env: NodeJS.ProcessEnv = { WIREFLAME_C
 /**
  * A `run --json` whose verdict a test judges. A run the load generator could
  * not pace (a loaded machine stalled it) is rightly inconclusive and says
- * nothing of the target: it is run once more, after `beforeRetry` (a
- * target's backend connections, say, which the second run's probes would
- * otherwise first see mid-conversation).
+ * nothing of the target: it is run once more.
  */
-export async function pacedRun(args: string[], beforeRetry?: () => Promise<void>): Promise<CliResult> {
+export async function pacedRun(args: string[]): Promise<CliResult> {
   const first = await wireflame(args);
   if (first.code !== 0 || !(JSON.parse(first.stdout) as { generator: { saturated: boolean } }).generator.saturated) return first;
-  await beforeRetry?.();
   return wireflame(args);
 }
 
