@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { assertValidResult } from '../src/report/build-result.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
+import { NOTABLE_STEAL_PCT, SLOW_SHARE_PCT } from '../src/report/verdict.ts';
 import { CLI, spawnWireflame, wireflame } from './helpers/cli.ts';
 import { programsLeft, wireflamePrograms } from './helpers/bpf.ts';
 import { startOtlpReceiver } from './helpers/otlp-receiver.ts';
@@ -43,14 +44,16 @@ test('a fixed-rate run against the embedded target: consistent result.json with 
   const { rx_queue, tx_send } = result.kernel.stages;
   assert.ok(rx_queue && rx_queue.count >= result.requests_total * 0.95, `rx_queue count ${rx_queue?.count}`);
   assert.ok(tx_send && tx_send.count >= result.requests_total * 0.95, `tx_send count ${tx_send?.count}`);
-  // A healthy target is never blamed: the run is clean, or, where the
-  // machine stalled the load generator, inconclusive with the generator first.
-  if (result.generator.saturated) {
-    assert.equal(result.verdict.status, 'inconclusive');
-    assert.equal(result.verdict.causes[0]?.cause, 'the load generator itself');
-  } else {
-    assert.equal(result.verdict.status, 'clean', `${result.verdict.summary}: ${JSON.stringify(rx_queue)} p50 ${result.latency_p50_ms} ${r.stderr}`);
-  }
+  // A healthy target is never blamed: nothing in it takes the share of
+  // request time that makes a cause. On a quiet machine the run is clean; one
+  // that stalls (steal, a starved generator) may give it a slow tail, which
+  // the verdict then puts down to the machine, or make it inconclusive.
+  const why = `${result.verdict.summary}: ${JSON.stringify(rx_queue)} p50 ${result.latency_p50_ms} ${r.stderr}`;
+  const blamed = result.verdict.causes.filter((c) => c.share_pct >= SLOW_SHARE_PCT && c.cause !== 'the load generator itself');
+  assert.deepEqual(blamed, [], why);
+  if (result.generator.saturated) assert.equal(result.verdict.status, 'inconclusive', why);
+  else if ((result.generator.steal_pct ?? 0) < NOTABLE_STEAL_PCT) assert.equal(result.verdict.status, 'clean', why);
+  else assert.match(result.verdict.summary, /the hypervisor took/, why);
   assert.equal(result.host.cores > 0, true);
 
   // The target was profiled: its fused profile sits beside result.json, summed up inside it.

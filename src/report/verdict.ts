@@ -30,7 +30,7 @@ const OPERATION_PREFIX: Record<string, string> = { postgresql: 'pg ', redis: 're
 const TOP_EVIDENCE = 3;
 
 /** Steal above this share of CPU time stalls a generator's schedule by itself (idle VMs here show well under 1 %). */
-const NOTABLE_STEAL_PCT = 2;
+export const NOTABLE_STEAL_PCT = 2;
 
 export const CPU_CAUSE = 'application CPU (JavaScript)';
 /**
