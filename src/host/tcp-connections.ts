@@ -9,22 +9,21 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { endianness } from 'node:os';
 
-export interface ConnectionRole {
+/** A connection by its two ends. */
+export interface ConnectionEnds {
   family: 4 | 6;
   /** Network byte order: 4 bytes for IPv4, 16 for IPv6. */
   localAddress: Buffer;
   localPort: number;
   remoteAddress: Buffer;
   remotePort: number;
+}
+
+export interface ConnectionRole extends ConnectionEnds {
   role: 'client' | 'server';
 }
 
-export interface TcpRow {
-  family: 4 | 6;
-  localAddress: Buffer;
-  localPort: number;
-  remoteAddress: Buffer;
-  remotePort: number;
+export interface TcpRow extends ConnectionEnds {
   /** The kernel's TCP state: 1 established, 10 listening. */
   state: number;
   inode: number;

@@ -3,7 +3,7 @@
  * adapters hand them Buffers and get plain objects back.
  */
 import { isIPv4 } from 'node:net';
-import type { ConnectionRole } from '../host/tcp-connections.ts';
+import type { ConnectionEnds } from '../host/tcp-connections.ts';
 import {
   CONFIG,
   CONN_KEY,
@@ -129,7 +129,7 @@ export function decodePeerKey(buf: Buffer): { address: string; port: number } {
 }
 
 /** A connection by its two ends, as wf_role_hints keys it. */
-export function encodeConnKey(c: Omit<ConnectionRole, 'role'>): Buffer {
+export function encodeConnKey(c: ConnectionEnds): Buffer {
   const f = CONN_KEY.fields;
   const buf = Buffer.alloc(CONN_KEY.size);
   c.localAddress.copy(buf, f.local_addr.offset);
