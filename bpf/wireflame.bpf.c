@@ -831,6 +831,15 @@ static __noinline __u32 role_hint(struct sock *sk, bool btf)
 	return role ? *role : 0;
 }
 
+/* A socket's role, as its state is made. `opened`: nothing came the other
+ * way before this end's first send (or read), which makes it `role`. A
+ * socket first seen mid-conversation takes the role user space gave it, if
+ * any (or, later, its owner's: see tx_call_new). */
+static __always_inline __u32 first_role(struct sock *sk, bool btf, bool opened, __u32 role)
+{
+	return opened ? role : role_hint(sk, btf);
+}
+
 /* A record of the call that puts bytes [start, end) on the socket, from now. */
 static __always_inline void tx_call_new(struct wf_config *cfg, struct sock_state *st, __u32 start, __u32 end)
 {
@@ -879,13 +888,9 @@ static __always_inline void tx_call_begin(struct sock *sk, __u32 left, bool btf)
 		return;
 	__u64 received = 0;
 
-	/* Nothing received before its first send: this end opened the exchange.
-	 * A socket first seen mid-conversation takes the role user space gave
-	 * it, if any (or, later, its owner's: see tx_call_new). */
-	if (created && tcp_field(sk, btf, bytes_received, &received) && received == 0)
-		st->role = ROLE_CLIENT;
-	else if (created)
-		st->role = role_hint(sk, btf);
+	/* Nothing received before its first send: this end opened the exchange. */
+	if (created)
+		st->role = first_role(sk, btf, tcp_field(sk, btf, bytes_received, &received) && received == 0, ROLE_CLIENT);
 
 	struct tx_call *prev = &st->calls[(st->next + TX_CALLS - 1) & (TX_CALLS - 1)];
 
@@ -1192,10 +1197,8 @@ static __always_inline void tstamp_sendmsg(struct bpf_sock_ops *skops, struct bp
 	unacked = tp->snd_una;
 	if (!st->cookie)
 		st->cookie = bpf_get_socket_cookie(skops);
-	if (created && tp->bytes_received == 0)
-		st->role = ROLE_CLIENT;
-	else if (created)
-		st->role = role_hint(sk, true);
+	if (created)
+		st->role = first_role(sk, true, tp->bytes_received == 0, ROLE_CLIENT);
 	/* The call's bytes follow the last call's. On a socket first seen now,
 	 * they follow the last acknowledged byte: in a request/response
 	 * exchange the peer has acknowledged what came before, and a large
@@ -1477,10 +1480,8 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 		return;
 	__u64 sent = 0;
 
-	if (created && tcp_field(sk, btf, bytes_sent, &sent) && sent == 0)
-		st->role = ROLE_SERVER;
-	else if (created)
-		st->role = role_hint(sk, btf);
+	if (created)
+		st->role = first_role(sk, btf, tcp_field(sk, btf, bytes_sent, &sent) && sent == 0, ROLE_SERVER);
 	struct rx_mark ready = st->rx_ready;
 
 	if (!ready.ts) {
