@@ -8,7 +8,7 @@ const stat = (steal: number, idle: number) =>
 
 test('steal is its share of every CPU time between two readings; guest time is not counted twice', () => {
   const before = parseCpuTimes(stat(100, 10_000));
-  assert.deepEqual(before, { steal: 100, total: 1000 + 10 + 500 + 10_000 + 20 + 0 + 30 + 100 });
+  assert.deepEqual(before, { busy: 1000 + 10 + 500 + 0 + 30, steal: 100, total: 1000 + 10 + 500 + 10_000 + 20 + 0 + 30 + 100 });
   // 200 more jiffies of steal and 600 more of idle: a quarter of the 800.
   assert.equal(stealPct(before, parseCpuTimes(stat(300, 10_600))), 25);
   assert.equal(stealPct(before, before), 0);
