@@ -73,14 +73,7 @@ export function rolesOf(rows: readonly TcpRow[], inodes: ReadonlySet<number>): C
   const listening = new Set(rows.filter((r) => r.state === LISTEN).map((r) => r.localPort));
   return rows
     .filter((r) => r.state === ESTABLISHED && inodes.has(r.inode))
-    .map(({ family, localAddress, localPort, remoteAddress, remotePort }) => ({
-      family,
-      localAddress,
-      localPort,
-      remoteAddress,
-      remotePort,
-      role: listening.has(localPort) ? 'server' : 'client',
-    }));
+    .map(({ state, inode, ...ends }) => ({ ...ends, role: listening.has(ends.localPort) ? 'server' : 'client' }));
 }
 
 /** The inodes of a process's sockets; empty when it is gone or not ours to read. */
