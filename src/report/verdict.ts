@@ -89,16 +89,18 @@ export function judge(input: VerdictInput): VerdictResult {
   const requestTimeMs = input.latency.mean_ms * input.requests;
   const causes: VerdictResult['causes'] = [];
 
+  // Every process here waited for the hypervisor's steal, the target included.
+  const steal = input.generator.stealPct !== null && input.generator.stealPct >= NOTABLE_STEAL_PCT ? input.generator.stealPct : null;
   if (input.generator.saturated) {
-    const { cpuPct, sendLagP99Ms, stealPct } = input.generator;
+    const { cpuPct, sendLagP99Ms } = input.generator;
     const p99 = input.latency.p99_ms || 1;
     const late = `the generator used ${fmt(cpuPct)} % of a core and sent requests up to ${fmt(sendLagP99Ms)} ms late (p99)`;
     causes.push({
       cause: 'the load generator itself',
       share_pct: Math.min(100, round((sendLagP99Ms / p99) * 100, 1)),
       evidence:
-        stealPct !== null && stealPct >= NOTABLE_STEAL_PCT
-          ? `${late}, while the hypervisor took ${fmt(stealPct)} % of this machine's CPU time (steal): run it where CPUs are not shared`
+        steal !== null
+          ? `${late}, while the hypervisor took ${fmt(steal)} % of this machine's CPU time (steal): run it where CPUs are not shared`
           : `${late}: lower --rate or run it on another machine`,
     });
   }
@@ -182,10 +184,7 @@ export function judge(input: VerdictInput): VerdictResult {
       (status === 'errors' ? `${fmt(input.errorRatePct)} % of requests failed` : `slow tail: p99 ${fmt(p99_ms)} ms against a median of ${fmt(p50_ms)} ms`) +
       `; no measured view explains it (${missing.join(', ')} not available)`;
   }
-  // Every process here waited for it, the target included: what was measured is partly the host.
-  const { stealPct } = input.generator;
-  if (stealPct !== null && stealPct >= NOTABLE_STEAL_PCT) {
-    summary += `; the hypervisor took ${fmt(stealPct)} % of this machine's CPU time meanwhile (steal), which stalls every process on it`;
-  }
+  // What was measured is then partly the host.
+  if (steal !== null) summary += `; the hypervisor took ${fmt(steal)} % of this machine's CPU time meanwhile (steal), which stalls every process on it`;
   return { status, summary, causes: ranked, missing };
 }
