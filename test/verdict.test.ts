@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { judge, type VerdictInput } from '../src/report/verdict.ts';
 import type { StageSummary } from '../src/kernel/stage-summary.ts';
+import { BACKLOG_ERROR } from '../src/load/generator.ts';
 
 const stage = (total_ms: number, count = 1000, p99_us = 50): StageSummary => ({
   count,
@@ -17,6 +18,7 @@ const base: VerdictInput = {
   latency: { count: 10000, p50_ms: 1, p95_ms: 1.5, p99_ms: 2, p999_ms: 3, max_ms: 5, mean_ms: 1.1 },
   requests: 10000,
   errorRatePct: 0,
+  errorKinds: {},
   generator: { saturated: false, cpuPct: 30, sendLagP99Ms: 0.2, stealPct: 0.3 },
   kernel: quiet,
   peers: [],
@@ -90,8 +92,21 @@ test('without kernel data a slow tail is reported as unexplained, and kernel sta
 });
 
 test('failing requests make the status errors', () => {
-  assert.equal(judge({ ...base, errorRatePct: 12.5 }).status, 'errors');
+  const failed = judge({ ...base, errorRatePct: 12.5, errorKinds: { ECONNREFUSED: 1250 } });
+  assert.equal(failed.status, 'errors');
+  assert.match(failed.summary, /^12\.5 % of requests failed; no measured view explains it/);
   assert.equal(judge({ ...base, requests: 0 }).status, 'inconclusive');
+});
+
+test("the target's failures are errors even when the generator fell behind; the generator's own backlog is not", () => {
+  const late = { saturated: true, cpuPct: 12, sendLagP99Ms: 25, stealPct: 0.3 };
+  const failed = judge({ ...base, errorRatePct: 58, errorKinds: { MaxRetriesPerRequestError: 5800 }, generator: late });
+  assert.equal(failed.status, 'errors');
+  assert.match(failed.summary, /^58\.0 % of requests failed; the load generator itself explains/);
+  const backlog = judge({ ...base, errorRatePct: 19.5, errorKinds: { [BACKLOG_ERROR]: 1900, ECONNRESET: 50 }, generator: late });
+  assert.equal(backlog.status, 'inconclusive', '0.5 % failed at the target, below the bar');
+  const both = judge({ ...base, errorRatePct: 21, errorKinds: { [BACKLOG_ERROR]: 1900, ECONNRESET: 200 }, generator: late });
+  assert.equal(both.status, 'errors', '2 % failed at the target');
 });
 
 const profile = (over: Partial<NonNullable<VerdictInput['profile']>> = {}): NonNullable<VerdictInput['profile']> => ({
@@ -124,6 +139,11 @@ test('a fast service that is mostly JavaScript is not called slow for it', () =>
   // 60 % of request time, but 0.06 ms of JavaScript per request.
   const v = judge({ ...base, profile: profile({ requests: 10000, cpu_ms: 600 }) });
   assert.equal(v.status, 'clean');
+  // Nor does its JavaScript explain a slow tail.
+  const tail = judge({ ...base, latency: { ...base.latency, p99_ms: 40 }, profile: profile({ requests: 10000, cpu_ms: 600, operations: [] }) });
+  assert.equal(tail.status, 'slow');
+  assert.deepEqual(tail.causes, []);
+  assert.equal(tail.summary, 'slow tail: p99 40.0 ms against a median of 1.00 ms; no measured view explains it');
 });
 
 test('a backend named by the kernel gets its operations as evidence; without kernel data the operations are the causes', () => {

@@ -36,7 +36,7 @@ export interface LoadOptions {
   onMeasureStart?: () => void;
   /** How long requests still in flight at the end may take to answer. */
   drainMs?: number;
-  /** Open loop bound on requests in flight; beyond it a request fails as 'generator backlog'. */
+  /** Open loop bound on requests in flight; beyond it a request fails as BACKLOG_ERROR. */
   maxInFlight?: number;
 }
 
@@ -64,6 +64,9 @@ export interface LoadResult {
   unanswered: number;
   generator: GeneratorHealth;
 }
+
+/** A request the generator failed itself, for too many already in flight: no fault of the target. */
+export const BACKLOG_ERROR = 'generator backlog';
 
 const SATURATED_CPU_PCT = 90;
 const SATURATED_LAG_MS = 20;
@@ -165,7 +168,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
           if (inFlight >= maxInFlight) {
             if (due >= measureFrom) {
               requests++;
-              fail('generator backlog');
+              fail(BACKLOG_ERROR);
             }
           } else {
             void launch(seq, due);

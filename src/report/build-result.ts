@@ -70,6 +70,7 @@ export function buildResult(f: RunFacts): RunResult {
       latency: lat,
       requests: f.load.requests,
       errorRatePct,
+      errorKinds: f.load.errorKinds,
       generator: f.load.generator,
       kernel: kernelStages,
       peers: f.kernel.peers,

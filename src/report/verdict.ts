@@ -4,7 +4,7 @@
  * run is called clean, and views that were not available are listed as
  * missing rather than guessed.
  */
-import type { GeneratorHealth } from '../load/generator.ts';
+import { BACKLOG_ERROR, type GeneratorHealth } from '../load/generator.ts';
 import type { LatencySummary } from '../load/latency.ts';
 import type { StageSummary } from '../kernel/stage-summary.ts';
 import type { Stage } from '../kernel/layout.ts';
@@ -15,6 +15,8 @@ export interface VerdictInput {
   latency: LatencySummary;
   requests: number;
   errorRatePct: number;
+  /** Failed requests by kind, the generator's own backlog included. */
+  errorKinds: Record<string, number>;
   generator: GeneratorHealth;
   /** Kernel stage summaries for the target's sockets, or null when kernel data is off. */
   kernel: Record<Stage, StageSummary> | null;
@@ -35,8 +37,8 @@ export const NOTABLE_STEAL_PCT = 2;
 export const CPU_CAUSE = 'application CPU (JavaScript)';
 /**
  * A fast service spends much of its short requests running code: that share
- * alone is no fault. JavaScript makes a run slow when it is a large share
- * and at least this much per request (2 ms caps a process near 500 req/s).
+ * alone is no fault, and explains no slow tail. JavaScript is a cause when it
+ * takes at least this much per request (2 ms caps a process near 500 req/s).
  */
 const CPU_HEAVY_MS = 2;
 
@@ -133,7 +135,8 @@ export function judge(input: VerdictInput): VerdictResult {
   const profile = input.profile;
   if (profile && profile.wall_ms > 0) {
     const cpuShare = Math.min(100, (profile.cpu_ms / profile.wall_ms) * 100);
-    if (cpuShare >= MIN_SHARE_PCT) {
+    const cpuHeavy = profile.requests > 0 && profile.cpu_ms / profile.requests >= CPU_HEAVY_MS;
+    if (cpuHeavy && cpuShare >= MIN_SHARE_PCT) {
       causes.push({
         cause: CPU_CAUSE,
         share_pct: round(cpuShare, 1),
@@ -160,29 +163,34 @@ export function judge(input: VerdictInput): VerdictResult {
 
   const { p50_ms, p99_ms } = input.latency;
   const slowTail = p99_ms > SLOW_P99_MS && p99_ms > TAIL_RATIO * Math.max(p50_ms, 0.001);
-  const cpuHeavy = input.profile !== null && input.profile.requests > 0 && input.profile.cpu_ms / input.profile.requests >= CPU_HEAVY_MS;
-  const dominant = ranked.some((c) => c.share_pct >= SLOW_SHARE_PCT && (c.cause !== CPU_CAUSE || cpuHeavy));
-  const status: VerdictResult['status'] = input.generator.saturated
-    ? 'inconclusive'
-    : input.errorRatePct >= ERROR_PCT
+  const dominant = ranked.some((c) => c.share_pct >= SLOW_SHARE_PCT);
+  // The target's failures stand whatever the generator's schedule; its latencies do not.
+  const targetErrors = input.errorRatePct - ((input.errorKinds[BACKLOG_ERROR] ?? 0) / input.requests) * 100;
+  const status: VerdictResult['status'] =
+    targetErrors >= ERROR_PCT
       ? 'errors'
-      : slowTail || dominant
-        ? 'slow'
-        : 'clean';
+      : input.generator.saturated
+        ? 'inconclusive'
+        : slowTail || dominant
+          ? 'slow'
+          : 'clean';
   // A clean run names no cause: small shares are the normal cost of serving.
   if (status === 'clean') ranked.length = 0;
 
+  const unexplained = 'no measured view explains it' + (missing.length ? ` (${missing.join(', ')} not available)` : '');
   let summary: string;
   if (status === 'clean') {
     summary = `nothing stands out: p99 ${fmt(p99_ms)} ms against a median of ${fmt(p50_ms)} ms, no measured cause above ${SLOW_SHARE_PCT} % of request time`;
   } else if (status === 'inconclusive') {
     summary = 'the load generator could not keep its schedule: the figures describe it as much as the target';
-  } else if (ranked[0]) {
-    summary = `${ranked[0].cause} explains ${fmt(ranked[0].share_pct)} % of request time` + (status === 'errors' ? `; ${fmt(input.errorRatePct)} % of requests failed` : '');
-  } else {
+  } else if (status === 'errors') {
     summary =
-      (status === 'errors' ? `${fmt(input.errorRatePct)} % of requests failed` : `slow tail: p99 ${fmt(p99_ms)} ms against a median of ${fmt(p50_ms)} ms`) +
-      `; no measured view explains it (${missing.join(', ')} not available)`;
+      `${fmt(input.errorRatePct)} % of requests failed` +
+      (ranked[0] ? `; ${ranked[0].cause} explains ${fmt(ranked[0].share_pct)} % of request time` : `; ${unexplained}`);
+  } else if (ranked[0]) {
+    summary = `${ranked[0].cause} explains ${fmt(ranked[0].share_pct)} % of request time`;
+  } else {
+    summary = `slow tail: p99 ${fmt(p99_ms)} ms against a median of ${fmt(p50_ms)} ms; ${unexplained}`;
   }
   // What was measured is then partly the host.
   if (steal !== null) summary += `; the hypervisor took ${fmt(steal)} % of this machine's CPU time meanwhile (steal), which stalls every process on it`;
