@@ -8,8 +8,9 @@ APT_PACKAGES=(
   # build of the eBPF programs and the libbpf addon
   clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config
   # tests and benchmarks: network namespaces, tc qdiscs, privilege drop, load,
-  # a throw-away TLS certificate, CPU sampling (bench/cpu-breakdown.ts)
-  iproute2 util-linux wrk openssl linux-perf
+  # a throw-away TLS certificate, CPU sampling (bench/cpu-breakdown.ts),
+  # instruction counts (bench/instructions.ts)
+  iproute2 util-linux wrk openssl linux-perf valgrind
   # throw-away backends for the scenarios (started on free ports, never as services)
   redis-server postgresql
   # the Pushgateway the metrics tests push to

@@ -1,0 +1,194 @@
+/**
+ * What each variant costs a request in instructions, which do not swing with
+ * the machine: the fastify hello target run under valgrind's callgrind, its
+ * main thread's instructions counted over windows of a fixed number of
+ * requests once the JIT has settled. On a shared VM throughput moves by 20 %
+ * from one round to the next, and a change worth 2 % is lost in it; within
+ * one process the windows' counts repeat to half a percent.
+ *
+ * Across processes they do not quite: a process settles on one of a few
+ * levels (the plain hello target here on 51k or 55k, nothing else changed),
+ * so each variant runs in several processes, whose figures are all printed;
+ * compare like levels. V8 compiles on the main thread (compilation is then
+ * counted only in the warm-up) and collects garbage there too (so
+ * collection is counted with the requests whose allocations caused it).
+ * `--predictable` would make the levels repeat exactly, but it changes what
+ * is measured: the register entry costs eight times as much under it.
+ *
+ * What it does not see: the kernel (the BPF programs and system calls run
+ * there) and cache misses. Variants driven by the clock are left out, since
+ * under valgrind a second holds about a hundred times fewer requests: the
+ * profiler (bench/profile-overhead.ts) and span export
+ * (bench/export-cost.ts); traced here is every request attributed, its
+ * kernel stages read, nothing exported.
+ *
+ *   node bench/instructions.ts [--variants none,context-floor,js-only,traced] [--processes 3] [--window 2000] [--windows 5]
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { scratchDir } from '../src/util/scratch-dir.ts';
+import { rotated } from './lib/rounds.ts';
+import { chosenVariants } from './lib/variants.ts';
+import { median } from './lib/wrk.ts';
+
+const run = promisify(execFile);
+const { values } = parseArgs({
+  options: {
+    variants: { type: 'string', default: 'none,context-floor,js-only,traced' },
+    window: { type: 'string', default: '2000' },
+    windows: { type: 'string', default: '5' },
+    processes: { type: 'string', default: '3' },
+  },
+});
+const windowSize = Number(values.window);
+const windows = Number(values.windows);
+const processes = Number(values.processes);
+await run('valgrind', ['--version']).catch(() => {
+  throw new Error('valgrind is not installed (Debian: valgrind; `npm run setup` installs it)');
+});
+
+const register = new URL('../src/trace/register.ts', import.meta.url).href;
+const contextFloor = new URL('./fixtures/context-floor.ts', import.meta.url).href;
+const VARIANTS = {
+  none: { nodeArgs: [], env: {} },
+  'context-floor': { nodeArgs: ['--import', contextFloor], env: {} },
+  'js-only': { nodeArgs: ['--import', register], env: { WIREFLAME_KERNEL: 'off' } },
+  traced: { nodeArgs: ['--import', register], env: { WIREFLAME_KERNEL: 'self' } },
+} satisfies Record<string, { nodeArgs: string[]; env: NodeJS.ProcessEnv }>;
+type Variant = keyof typeof VARIANTS;
+const names = chosenVariants(values.variants, Object.keys(VARIANTS) as Variant[]);
+
+const CONNECTIONS = 32;
+/**
+ * Warm-up ends when the last few windows' counts lie within this of each
+ * other: V8 compiles the hot functions again for a while, and two windows
+ * alike can still be followed by a faster one.
+ */
+const SETTLED = 0.01;
+const SETTLED_WINDOWS = 3;
+const MAX_WARMUP_WINDOWS = 30;
+
+/** `n` GETs over the agent's keep-alive connections, as many at once as it has connections. */
+async function requests(url: string, agent: http.Agent, n: number): Promise<void> {
+  let sent = 0;
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      http
+        .get(url, { agent }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        })
+        .on('error', reject);
+    });
+  const worker = async () => {
+    while (sent < n) {
+      sent++;
+      await one();
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+}
+
+/** The target under callgrind, counting from the start; each dump() returns the main thread's instructions since the last. */
+class CountedTarget {
+  private dumps = 0;
+  readonly child: ChildProcess;
+  readonly url: string;
+  private readonly dir: string;
+
+  private constructor(child: ChildProcess, url: string, dir: string) {
+    this.child = child;
+    this.url = url;
+    this.dir = dir;
+  }
+
+  static async start(variant: Variant): Promise<CountedTarget> {
+    const dir = scratchDir('wf-instructions-');
+    const { nodeArgs, env } = VARIANTS[variant];
+    const fixture = fileURLToPath(new URL('./fixtures/hello-server.ts', import.meta.url));
+    const args = [
+      '-c', '1', 'valgrind', '--tool=callgrind', '--separate-threads=yes', '--cache-sim=no',
+      // V8 writes its machine code into memory valgrind must watch for changes.
+      '--smc-check=all-non-file', `--callgrind-out-file=${join(dir, 'cg')}`,
+      process.execPath, '--single-threaded-gc', '--no-concurrent-recompilation', '--no-concurrent-sparkplug', ...nodeArgs, fixture,
+    ];
+    const child = spawn('taskset', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let log = '';
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (log = (log + s).slice(-4000)));
+    const port = await Promise.race([
+      once(child.stdout!.setEncoding('utf8'), 'data').then(([line]) => Number(String(line).trim())),
+      once(child, 'exit').then(() => {
+        throw new Error(`${variant}: the target under valgrind exited before listening:\n${log}`);
+      }),
+    ]);
+    return new CountedTarget(child, `http://127.0.0.1:${port}/`, dir);
+  }
+
+  async zero(): Promise<void> {
+    await run('callgrind_control', ['--zero', String(this.child.pid)]);
+  }
+
+  /** The main thread's instructions since the last zero or dump. */
+  async dump(): Promise<number> {
+    await run('callgrind_control', ['--dump', String(this.child.pid)]);
+    this.dumps++;
+    // Thread 1 is the main thread: `cg.<dump>-01`.
+    const file = readdirSync(this.dir).find((f) => f === `cg.${this.dumps}-01`);
+    if (!file) throw new Error(`callgrind wrote no dump ${this.dumps} in ${this.dir}: ${readdirSync(this.dir).join(', ')}`);
+    const totals = /^totals:\s+(\d+)/m.exec(readFileSync(join(this.dir, file), 'utf8'));
+    if (!totals) throw new Error(`no totals in ${file}`);
+    return Number(totals[1]);
+  }
+
+  stop(): void {
+    this.child.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Instructions a request, per window, once the counts settled; the warm-up's windows apart. */
+async function measure(variant: Variant): Promise<{ warmup: number[]; windows: number[] }> {
+  const target = await CountedTarget.start(variant);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const window = async () => {
+    await target.zero();
+    await requests(target.url, agent, windowSize);
+    return (await target.dump()) / windowSize;
+  };
+  try {
+    const warmup: number[] = [];
+    while (warmup.length < MAX_WARMUP_WINDOWS) {
+      warmup.push(await window());
+      const last = warmup.slice(-SETTLED_WINDOWS);
+      if (last.length === SETTLED_WINDOWS && Math.max(...last) - Math.min(...last) <= SETTLED * Math.min(...last)) break;
+    }
+    const measured: number[] = [];
+    for (let i = 0; i < windows; i++) measured.push(await window());
+    return { warmup, windows: measured };
+  } finally {
+    agent.destroy();
+    target.stop();
+  }
+}
+
+const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
+const perProcess = new Map<Variant, number[]>(names.map((v) => [v, []]));
+for (let round = 0; round < processes; round++) {
+  for (const variant of rotated(names, round)) {
+    const { warmup, windows: counts } = await measure(variant);
+    perProcess.get(variant)!.push(median(counts));
+    process.stderr.write(`${variant}: warm-up ${warmup.map(k).join(' ')}; windows ${counts.map(k).join(' ')} instructions a request\n`);
+  }
+}
+const base = median(perProcess.get(names[0]!)!);
+console.log(`main-thread instructions a request (median of ${windows} windows of ${windowSize} requests, in each of ${processes} processes), fastify hello under callgrind`);
+for (const [variant, each] of perProcess) {
+  const at = median(each);
+  const added = variant === names[0] ? '' : `   ${at >= base ? '+' : '-'}${k(Math.abs(at - base))} over ${names[0]} (${(((at - base) / base) * 100).toFixed(1)} %)`;
+  console.log(`  ${variant.padEnd(14)} ${k(at).padStart(7)}${added}${processes > 1 ? `   processes: ${each.map(k).join(' ')}` : ''}`);
+}
