@@ -26,7 +26,7 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,9 +137,9 @@ class CountedTarget {
   async dump(): Promise<number> {
     await run('callgrind_control', ['--dump', String(this.child.pid)]);
     this.dumps++;
-    // Thread 1 is the main thread: `cg.<dump>-01`.
-    const file = readdirSync(this.dir).find((f) => f === `cg.${this.dumps}-01`);
-    if (!file) throw new Error(`callgrind wrote no dump ${this.dumps} in ${this.dir}: ${readdirSync(this.dir).join(', ')}`);
+    // Thread 1 is the main thread.
+    const file = `cg.${this.dumps}-01`;
+    if (!existsSync(join(this.dir, file))) throw new Error(`callgrind wrote no dump ${this.dumps} in ${this.dir}: ${readdirSync(this.dir).join(', ')}`);
     const totals = /^totals:\s+(\d+)/m.exec(readFileSync(join(this.dir, file), 'utf8'));
     if (!totals) throw new Error(`no totals in ${file}`);
     return Number(totals[1]);

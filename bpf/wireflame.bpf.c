@@ -74,11 +74,6 @@ struct rx_mark {
 	__u32 reserved;
 };
 
-/* Who spoke first on the socket: the client of a request/response protocol
- * (HTTP, Redis, PostgreSQL) sends first, the server reads first. */
-#define ROLE_CLIENT WF_ROLE_CLIENT
-#define ROLE_SERVER WF_ROLE_SERVER
-
 struct sock_state {
 	__u64 cookie;
 	__u64 asked_ts; /* client socket: when the unanswered request was sent; 0 = none */
@@ -86,7 +81,10 @@ struct sock_state {
 	__u32 tgid;        /* the observed task that uses the socket */
 	__u32 filter_gen;  /* wf_config.generation when tgid passed the filter */
 	__u32 next;        /* ring position of the next call record */
-	__u32 role;        /* ROLE_*, 0 until known */
+	/* WF_ROLE_*, 0 until known. Who spoke first on the socket: the client
+	 * of a request/response protocol (HTTP, Redis, PostgreSQL) sends first,
+	 * the server reads first. */
+	__u32 role;
 	__u32 tx_end;      /* timestamping: where the last recorded call's bytes end */
 	__u32 tx_end_known;
 	struct tx_call calls[TX_CALLS];
@@ -858,9 +856,9 @@ static __always_inline void tx_call_new(struct wf_config *cfg, struct sock_state
 	 * before the probes) has no role of its own: the span that owns it
 	 * says which end this is. */
 	if (!st->role && c->owner.kind != OWNER_NONE)
-		st->role = (owner_flags & WF_OWNER_SERVER) ? ROLE_SERVER : ROLE_CLIENT;
+		st->role = (owner_flags & WF_OWNER_SERVER) ? WF_ROLE_SERVER : WF_ROLE_CLIENT;
 	c->ts = bpf_ktime_get_ns();
-	if (st->role == ROLE_CLIENT && !st->asked_ts)
+	if (st->role == WF_ROLE_CLIENT && !st->asked_ts)
 		st->asked_ts = c->ts;
 	c->ts_hi = 0;
 	c->start = start;
@@ -890,7 +888,7 @@ static __always_inline void tx_call_begin(struct sock *sk, __u32 left, bool btf)
 
 	/* Nothing received before its first send: this end opened the exchange. */
 	if (created)
-		st->role = first_role(sk, btf, tcp_field(sk, btf, bytes_received, &received) && received == 0, ROLE_CLIENT);
+		st->role = first_role(sk, btf, tcp_field(sk, btf, bytes_received, &received) && received == 0, WF_ROLE_CLIENT);
 
 	struct tx_call *prev = &st->calls[(st->next + TX_CALLS - 1) & (TX_CALLS - 1)];
 
@@ -1198,7 +1196,7 @@ static __always_inline void tstamp_sendmsg(struct bpf_sock_ops *skops, struct bp
 	if (!st->cookie)
 		st->cookie = bpf_get_socket_cookie(skops);
 	if (created)
-		st->role = first_role(sk, true, tp->bytes_received == 0, ROLE_CLIENT);
+		st->role = first_role(sk, true, tp->bytes_received == 0, WF_ROLE_CLIENT);
 	/* The call's bytes follow the last call's. On a socket first seen now,
 	 * they follow the last acknowledged byte: in a request/response
 	 * exchange the peer has acknowledged what came before, and a large
@@ -1481,7 +1479,7 @@ static __always_inline void rx_read(struct sock *sk, int ret, bool btf)
 	__u64 sent = 0;
 
 	if (created)
-		st->role = first_role(sk, btf, tcp_field(sk, btf, bytes_sent, &sent) && sent == 0, ROLE_SERVER);
+		st->role = first_role(sk, btf, tcp_field(sk, btf, bytes_sent, &sent) && sent == 0, WF_ROLE_SERVER);
 	struct rx_mark ready = st->rx_ready;
 
 	if (!ready.ts) {

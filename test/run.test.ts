@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { assertValidResult } from '../src/report/build-result.ts';
 import type { RunResult } from '../src/report/result-schema.ts';
-import { NOTABLE_STEAL_PCT, SLOW_SHARE_PCT } from '../src/report/verdict.ts';
+import { GENERATOR_CAUSE, NOTABLE_STEAL_PCT, SLOW_SHARE_PCT } from '../src/report/verdict.ts';
 import { CLI, spawnWireflame, wireflame } from './helpers/cli.ts';
 import { programsLeft, wireflamePrograms } from './helpers/bpf.ts';
 import { startOtlpReceiver } from './helpers/otlp-receiver.ts';
@@ -49,7 +49,7 @@ test('a fixed-rate run against the embedded target: consistent result.json with 
   // that stalls (steal, a starved generator) may give it a slow tail, which
   // the verdict then puts down to the machine, or make it inconclusive.
   const why = `${result.verdict.summary}: ${JSON.stringify(rx_queue)} p50 ${result.latency_p50_ms} ${r.stderr}`;
-  const blamed = result.verdict.causes.filter((c) => c.share_pct >= SLOW_SHARE_PCT && c.cause !== 'the load generator itself');
+  const blamed = result.verdict.causes.filter((c) => c.share_pct >= SLOW_SHARE_PCT && c.cause !== GENERATOR_CAUSE);
   assert.deepEqual(blamed, [], why);
   if (result.generator.saturated) assert.equal(result.verdict.status, 'inconclusive', why);
   else if ((result.generator.steal_pct ?? 0) < NOTABLE_STEAL_PCT) assert.equal(result.verdict.status, 'clean', why);

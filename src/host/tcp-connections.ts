@@ -31,6 +31,7 @@ export interface TcpRow extends ConnectionEnds {
 
 const ESTABLISHED = 1;
 const LISTEN = 10;
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 /**
  * An address as /proc/net/tcp{,6} prints it: each 32-bit word of the
@@ -41,7 +42,7 @@ function addressBytes(hex: string): Buffer {
   const out = Buffer.alloc(hex.length / 2);
   for (let i = 0; i < hex.length / 8; i++) {
     const word = Number.parseInt(hex.slice(i * 8, i * 8 + 8), 16);
-    if (endianness() === 'LE') out.writeUInt32LE(word, i * 4);
+    if (LITTLE_ENDIAN) out.writeUInt32LE(word, i * 4);
     else out.writeUInt32BE(word, i * 4);
   }
   return out;

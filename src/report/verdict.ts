@@ -35,6 +35,8 @@ const TOP_EVIDENCE = 3;
 export const NOTABLE_STEAL_PCT = 2;
 
 export const CPU_CAUSE = 'application CPU (JavaScript)';
+/** Ranked first whatever its share: the other figures are only as good as the schedule it kept. */
+export const GENERATOR_CAUSE = 'the load generator itself';
 /**
  * A fast service spends much of its short requests running code: that share
  * alone is no fault, and explains no slow tail. JavaScript is a cause when it
@@ -98,7 +100,7 @@ export function judge(input: VerdictInput): VerdictResult {
     const p99 = input.latency.p99_ms || 1;
     const late = `the generator used ${fmt(cpuPct)} % of a core and sent requests up to ${fmt(sendLagP99Ms)} ms late (p99)`;
     causes.push({
-      cause: 'the load generator itself',
+      cause: GENERATOR_CAUSE,
       share_pct: Math.min(100, round((sendLagP99Ms / p99) * 100, 1)),
       evidence:
         steal !== null
@@ -158,8 +160,8 @@ export function judge(input: VerdictInput): VerdictResult {
       }
     }
   }
-  const generatorFirst = causes.filter((c) => c.cause === 'the load generator itself');
-  const ranked = [...generatorFirst, ...causes.filter((c) => c.cause !== 'the load generator itself').sort((a, b) => b.share_pct - a.share_pct)];
+  const generatorFirst = causes.filter((c) => c.cause === GENERATOR_CAUSE);
+  const ranked = [...generatorFirst, ...causes.filter((c) => c.cause !== GENERATOR_CAUSE).sort((a, b) => b.share_pct - a.share_pct)];
 
   const { p50_ms, p99_ms } = input.latency;
   const slowTail = p99_ms > SLOW_P99_MS && p99_ms > TAIL_RATIO * Math.max(p50_ms, 0.001);
