@@ -77,3 +77,31 @@ test('an owner change writes the ids and a new generation; a read under an old g
     'only the stages added under its own generation',
   );
 });
+
+test('a finished request reads its sent bytes and its last stage end in place, as read() would give them', () => {
+  const memory = new ArrayBuffer(SLOT_TABLE_BYTES);
+  const view = new DataView(memory);
+  const table = new SlotTable(memory);
+  const slot = table.claim(7n);
+  const gen = table.setOwner(slot, ids(TraceId.random(), SpanId.random()), true);
+  assert.equal(table.stageBytes(slot, gen, 'tx_send'), 0);
+  assert.equal(table.lastEndNs(slot, gen), 0);
+
+  const first = 100 * 86_400e9 + 7;
+  kernelAdds(view, slot, STAGES.indexOf('rx_queue'), { sum: 500, count: 1, bytes: 300, first, last: first + 500 });
+  kernelAdds(view, slot, STAGES.indexOf('tx_send'), { sum: 2_000, count: 3, bytes: 5_000_000_000, first: first + 900, last: first + 9_000 });
+  kernelAdds(view, slot, STAGES.indexOf('dev_queue'), { sum: 10, count: 1, bytes: 1_000, first: first + 800, last: first + 810 });
+  const read = table.read(slot, gen)!;
+  assert.equal(table.stageBytes(slot, gen, 'tx_send'), read.tx_send?.bytes);
+  assert.equal(table.stageBytes(slot, gen, 'tx_send'), 5_000_000_000, 'bytes past 32 bits');
+  assert.equal(table.stageBytes(slot, gen, 'dev_queue'), 1_000);
+  assert.equal(table.lastEndNs(slot, gen), first + 9_000, 'the latest of all its stages, not the last in stage order');
+
+  // The next owner's: nothing of the last one's, until the kernel adds under its generation.
+  const next = table.setOwner(slot, ids(TraceId.random(), SpanId.random()), true);
+  assert.equal(table.stageBytes(slot, next, 'tx_send'), 0);
+  assert.equal(table.lastEndNs(slot, next), 0);
+  assert.equal(table.stageBytes(slot, gen, 'tx_send'), 0, 'an old generation reads nothing once the slot moved on');
+  kernelAdds(view, slot, STAGES.indexOf('tx_first'), { sum: 40, count: 1, bytes: 100, first: first + 20_000, last: first + 20_040 });
+  assert.equal(table.lastEndNs(slot, next), first + 20_040);
+});

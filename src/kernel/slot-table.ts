@@ -28,6 +28,8 @@ export function tagOffset(slot: number, stage: Stage): number {
 
 /** Each stage's tag within a slot in 32-bit words: the tag's low word, which holds a 32-bit generation. */
 const TAG = Object.fromEntries(STAGES.map((stage) => [stage, tagOffset(0, stage) / 4])) as Record<Stage, number>;
+/** The same, by the stage's index. */
+const TAG_AT = STAGES.map((stage) => TAG[stage]);
 
 /**
  * Clears bytes [offset, offset + length), 8-byte aligned, as doubles: a
@@ -125,6 +127,32 @@ export class SlotTable {
       peer_wait: this.ownAgg(base, 'peer_wait', gen),
     };
     return out.rx_queue || out.tx_first || out.tx_send || out.dev_queue || out.peer_wait ? out : null;
+  }
+
+  /**
+   * The bytes of one of the owner's stages so far, 0 when it has none or
+   * another owner has the slot now: what
+   * a finished request needs to know whether its response has left, read
+   * without building the aggregates (most requests are never exported, and
+   * building them was a sixth of the tracer's cost a request).
+   */
+  stageBytes(slot: number, gen: number, stage: Stage): number {
+    const base = slot * SLOT.size;
+    if (this.u32[(base + F.gen.offset) / 4] !== gen || this.u32[base / 4 + TAG[stage]] !== gen) return 0;
+    return this.u64(base + F.stage.offset + AT[stage] + A.bytes.offset);
+  }
+
+  /** When the owner's latest stage ended (CLOCK_MONOTONIC ns), 0 when it has none or lost the slot; read as stageBytes is. */
+  lastEndNs(slot: number, gen: number): number {
+    const base = slot * SLOT.size;
+    if (this.u32[(base + F.gen.offset) / 4] !== gen) return 0;
+    let last = 0;
+    for (let i = 0; i < STAGES.length; i++) {
+      if (this.u32[base / 4 + TAG_AT[i]!] !== gen) continue;
+      const agg = base + F.stage.offset + i * STAGE_AGG.size;
+      if (this.u64(agg + A.count.offset) > 0) last = Math.max(last, this.u64(agg + A.last_ns.offset));
+    }
+    return last;
   }
 
   /** The slot's aggregate of a stage, if it is generation `gen`'s. */

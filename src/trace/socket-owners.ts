@@ -11,7 +11,7 @@ import type { StageAgg } from '../kernel/codec.ts';
 import type { Stage } from '../kernel/layout.ts';
 import type { SharedMaps } from '../kernel/shared-maps.ts';
 import type { SlotTable } from '../kernel/slot-table.ts';
-import { mergeStats } from './kernel-spans.ts';
+import { lastStageEndNs, mergeStats, sendComplete } from './kernel-spans.ts';
 import { idWords, type SpanId, type TraceId } from './trace-context.ts';
 
 /**
@@ -152,6 +152,25 @@ export class SocketOwners {
       this.counters.failed++;
     }
     return hold.settled;
+  }
+
+  /**
+   * Whether the kernel has sent all the span wrote (see kernel-spans'
+   * sendComplete). On a slot it is read in place, without building the
+   * stages' aggregates, which most requests never need; on the hash, every
+   * call takes what the kernel added since, as read() does.
+   */
+  sent(hold: KernelHold, bytesWritten: number): boolean {
+    const atDriver = this.maps.sendEndsAtDriver;
+    if (hold.superseded || hold.slot < 0) return sendComplete(this.read(hold), bytesWritten, atDriver);
+    if (bytesWritten <= 0) return true;
+    return this.slots.stageBytes(hold.slot, hold.gen, atDriver ? 'dev_queue' : 'tx_send') >= bytesWritten;
+  }
+
+  /** When the span's latest kernel stage ended, 0 without any: on a slot read in place, on the hash as of the last sent() or read(). */
+  lastEndNs(hold: KernelHold): number {
+    if (hold.superseded || hold.slot < 0) return lastStageEndNs(hold.settled);
+    return this.slots.lastEndNs(hold.slot, hold.gen);
   }
 
   /** The span's kernel time is final: it ended, or the socket's next owner took the slot. */

@@ -9,9 +9,9 @@ import type { Socket } from 'node:net';
 import { SpanId, TraceId, parseTraceparent } from './trace-context.ts';
 import { monoNs } from './clock.ts';
 import type { ExportSampler } from './export-sampler.ts';
-import { lastStageEndNs, sendComplete, withParkedRx } from './kernel-spans.ts';
+import { withParkedRx } from './kernel-spans.ts';
 import type { OtlpSink } from './otlp-sink.ts';
-import type { SocketOwners } from './socket-owners.ts';
+import type { KernelHold, SocketOwners } from './socket-owners.ts';
 import { SpanRecord, type AttributeValue } from './span-record.ts';
 
 export interface TracerOptions {
@@ -142,9 +142,8 @@ export class Tracer {
     span.error = error;
     // A backend call still running when the response went out is not part of it.
     if (span.children.length) span.children = span.children.filter((c) => c.endNs > 0);
-    this.takeKernel(span);
     // Only a span whose socket the kernel times has send stages to wait for.
-    if (span.hold && !this.sent(span, bytesWritten)) {
+    if (span.hold && !this.sent(span.hold, bytesWritten)) {
       this.counters.awaitedSend++;
       this.awaiting.set(span, bytesWritten);
       this.awaitSend(span, 1);
@@ -160,14 +159,13 @@ export class Tracer {
    */
   finishAwaiting(): void {
     for (const [span, bytesWritten] of this.awaiting) {
-      this.takeKernel(span);
-      if (!this.sent(span, bytesWritten)) this.markIncomplete(span);
+      if (span.hold && !this.sent(span.hold, bytesWritten)) this.markIncomplete(span);
       this.finishAwaited(span);
     }
   }
 
-  private sent(span: SpanRecord, bytesWritten: number): boolean {
-    return sendComplete(span.kernel, bytesWritten, this.options.owners?.sendEndsAtDriver ?? false);
+  private sent(hold: KernelHold, bytesWritten: number): boolean {
+    return this.options.owners?.sent(hold, bytesWritten) ?? true;
   }
 
   private markIncomplete(span: SpanRecord): void {
@@ -179,9 +177,8 @@ export class Tracer {
     setTimeout(() => {
       const bytesWritten = this.awaiting.get(span);
       // Finished already, at exit.
-      if (bytesWritten === undefined) return;
-      this.takeKernel(span);
-      if (this.sent(span, bytesWritten)) return this.finishAwaited(span);
+      if (bytesWritten === undefined || !span.hold) return;
+      if (this.sent(span.hold, bytesWritten)) return this.finishAwaited(span);
       if (delayMs >= MAX_SEND_WAIT_MS) {
         this.markIncomplete(span);
         return this.finishAwaited(span);
@@ -197,16 +194,27 @@ export class Tracer {
   }
 
   private finalize(span: SpanRecord): void {
-    if (span.hold) this.options.owners?.settle(span.hold, span.kernel);
-    // The request lasted until its last byte left: its kernel stages end inside it.
-    span.endNs = Math.max(span.endNs, lastStageEndNs(span.kernel));
+    const { hold } = span;
+    const { owners, sink } = this.options;
     this.counters.requests++;
-    if (span.kernel) this.counters.withKernel++;
-    for (const listener of this.listeners) listener(span);
+    if (hold && owners) {
+      // The request lasted until its last byte left: its kernel stages end inside it.
+      const lastNs = owners.lastEndNs(hold);
+      span.endNs = Math.max(span.endNs, lastNs);
+      if (lastNs > 0 || span.parkedRx) this.counters.withKernel++;
+    }
     const reason = this.options.sampler.decide(span.endNs - span.startNs, span.error !== undefined, span.endNs);
-    if (reason && this.options.sink) {
+    const exported = reason !== null && sink !== null;
+    // The stages' aggregates are built only for the requests that are read
+    // whole: most are neither exported nor profiled.
+    if (hold && owners) {
+      if (exported || this.listeners.length > 0) this.takeKernel(span);
+      owners.settle(hold, span.kernel);
+    }
+    for (const listener of this.listeners) listener(span);
+    if (exported) {
       span.attributes['wireflame.export.reason'] = reason;
-      this.options.sink.submit(span);
+      sink.submit(span);
     }
   }
 
