@@ -68,8 +68,8 @@ export const SLOW_SHARE_PCT = 25;
 /** ...and then every cause above this share is named. */
 export const MIN_SHARE_PCT = 5;
 /** p99 beyond this multiple of the median (and beyond SLOW_P99_MS) is a slow tail. */
-const TAIL_RATIO = 10;
-const SLOW_P99_MS = 10;
+export const TAIL_RATIO = 10;
+export const SLOW_P99_MS = 10;
 const ERROR_PCT = 1;
 
 const STAGE_CAUSES: { stage: Stage; cause: string; what: string }[] = [
