@@ -91,7 +91,7 @@ function nsPerRequest(tracer: Tracer): number {
     // Node's HTTP server has just read from the socket: it is in the caches, what only the tracer touches is not.
     if (c.socket.remotePort === 0) throw new Error('unreachable');
     kernelStage(c, c.parkedAt, i);
-    const span = tracer.startServer('GET /', c.socket, undefined);
+    const span = tracer.startServer('GET', '/', c.socket, undefined);
     // The handler runs in the request's context, where fastify names its route.
     // As for a request read by Node's parser, whose callback scope would restore the context after.
     tracer.enter(span, c.socket);

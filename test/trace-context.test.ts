@@ -48,7 +48,7 @@ test('ids read back as the digits they were made from, and the words their digit
   }
   for (const hex of ['00f067aa0ba902b7', '8000000000000000', 'ffffffffffffffff']) {
     const id = SpanId.fromHex(hex);
-    assert.equal(new SpanId(id.hi, id.lo).toHex(), hex);
+    assert.equal(new SpanId(id.w0, id.w1).toHex(), hex);
   }
   const id = TraceId.random();
   assert.equal(TraceId.fromHex(id.toHex()).w3, id.w3);

@@ -92,9 +92,11 @@ export class SlotTable {
     u32[span + 1] = ids[5]!;
     u32[(base + F.flags.offset) / 4] = server ? OWNER_SERVER : 0;
     const genIndex = (base + F.gen.offset) / 4;
-    let gen = (Atomics.add(u32, genIndex, 1) + 1) >>> 0;
-    // 0 means "no owner yet" to the kernel.
-    if (gen === 0) gen = (Atomics.add(u32, genIndex, 1) + 1) >>> 0;
+    // Only the socket that claimed the slot writes its generation, so a
+    // plain read and an ordered store suffice (Atomics.add was a call into a
+    // builtin at every request). 0 means "no owner yet" to the kernel.
+    const gen = (u32[genIndex]! + 1) >>> 0 || 1;
+    Atomics.store(u32, genIndex, gen);
     return gen;
   }
 

@@ -55,6 +55,8 @@ export class ExportSampler {
   });
   private readonly options: Required<ExportSamplerOptions>;
   private thresholdUs = Infinity;
+  /** Requests recorded, counted here: the histogram's own count is a call into WebAssembly. */
+  private seen = 0;
   private sinceRefresh = 0;
   /** Requests a second, smoothed over about a second; 0 until two refreshes have timed it. */
   private rate = 0;
@@ -82,9 +84,10 @@ export class ExportSampler {
   decide(durationNs: number, failed: boolean, endNs: number): ExportReason | null {
     const us = Math.max(1, Math.round(durationNs / 1000));
     this.h.recordValue(us);
-    if (++this.sinceRefresh >= this.options.refreshEvery || this.h.totalCount === this.options.warmup) this.refresh(endNs);
+    const seen = ++this.seen;
+    if (++this.sinceRefresh >= this.options.refreshEvery || seen === this.options.warmup) this.refresh(endNs);
     if (failed) return 'error';
-    if (this.h.totalCount <= this.options.warmup) return 'warmup';
+    if (seen <= this.options.warmup) return 'warmup';
     if (us > this.thresholdUs) return 'slow';
     return this.options.random() < this.options.ratio && this.allowed(endNs) ? 'sampled' : null;
   }

@@ -162,7 +162,7 @@ export class OtlpSink {
       parent,
       startNs,
       endNs: r.endNs,
-      attributes: { ...r.attributes, ...kernelAttributes(r.kernel, this.hooks) },
+      attributes: { ...r.requestAttributes(), ...r.attributes, ...kernelAttributes(r.kernel, this.hooks) },
       error: r.error,
     }));
   }

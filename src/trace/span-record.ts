@@ -21,7 +21,15 @@ export class SpanRecord {
   /** The caller's span: an incoming traceparent for a server span, the request's span for a client span. */
   readonly parentSpanId: string | undefined;
   readonly kind: SpanKind;
-  name: string;
+  /**
+   * A server span's request as it arrived (its method, and its target: the
+   * path and query). Its name and HTTP attributes are made from them when
+   * first read: most requests are neither exported nor profiled, and
+   * fastify renames every request with its route.
+   */
+  method: string | undefined = undefined;
+  target: string | undefined = undefined;
+  private given: string | undefined;
   /** CLOCK_MONOTONIC ns. */
   readonly startNs: number;
   /** CLOCK_MONOTONIC ns; 0 while the span runs. */
@@ -29,7 +37,11 @@ export class SpanRecord {
   attributes: Record<string, AttributeValue> = {};
   /** The error message when the span failed. */
   error: string | undefined = undefined;
-  /** Kernel time of the span's own socket; null when it had none or the kernel is off. */
+  /**
+   * Kernel time of the span's own socket, with a server span's parked
+   * receive waits; null when it had none or the kernel is off. Read whole
+   * for client spans, and for server spans that are exported or profiled.
+   */
   kernel: Partial<Record<Stage, StageAgg>> | null = null;
   /** Client spans (backend calls) that ended inside this span. */
   children: SpanRecord[] = [];
@@ -45,13 +57,29 @@ export class SpanRecord {
    */
   sampleLabel: SampleLabel | null = null;
 
-  constructor(trace: TraceId, id: SpanId, parentSpanId: string | undefined, kind: SpanKind, name: string, startNs: number) {
+  /** `name` undefined: a server span named by its request (`method` and `target`). */
+  constructor(trace: TraceId, id: SpanId, parentSpanId: string | undefined, kind: SpanKind, name: string | undefined, startNs: number) {
     this.trace = trace;
     this.id = id;
     this.parentSpanId = parentSpanId;
     this.kind = kind;
-    this.name = name;
+    this.given = name;
     this.startNs = startNs;
+  }
+
+  /** What the span is called: given, or its request's method and path. */
+  get name(): string {
+    return (this.given ??= `${this.method} ${pathOf(this.target)}`);
+  }
+
+  set name(name: string) {
+    this.given = name;
+  }
+
+  /** The attributes of the request a server span served, made when they are exported. */
+  requestAttributes(): Record<string, AttributeValue> {
+    if (this.method === undefined) return {};
+    return { 'http.request.method': this.method, 'url.path': pathOf(this.target) };
   }
 
   /** 32 hex digits, made at the first read. */
@@ -63,6 +91,12 @@ export class SpanRecord {
   get spanId(): string {
     return this.id.toHex();
   }
+}
+
+function pathOf(target: string | undefined): string {
+  if (!target) return '/';
+  const q = target.indexOf('?');
+  return q === -1 ? target : target.slice(0, q);
 }
 
 /** A span of given hex ids (tests, benchmarks, fixtures). */

@@ -49,41 +49,46 @@ function randomWord(): number {
   return pool[drawn++]!;
 }
 
-/** 16 hex digits of two words, as one flat string (concatenating digits would build a rope, flattened at first read). */
+/**
+ * 16 hex digits of two words, as one flat string (concatenating digits would
+ * build a rope, flattened at first read). Each word's bytes come lowest
+ * first, as memory holds them.
+ */
 function hex16(a: number, b: number): string {
   return String.fromCharCode(
-    HEX[a >>> 28]!, HEX[(a >>> 24) & 15]!, HEX[(a >>> 20) & 15]!, HEX[(a >>> 16) & 15]!,
-    HEX[(a >>> 12) & 15]!, HEX[(a >>> 8) & 15]!, HEX[(a >>> 4) & 15]!, HEX[a & 15]!,
-    HEX[b >>> 28]!, HEX[(b >>> 24) & 15]!, HEX[(b >>> 20) & 15]!, HEX[(b >>> 16) & 15]!,
-    HEX[(b >>> 12) & 15]!, HEX[(b >>> 8) & 15]!, HEX[(b >>> 4) & 15]!, HEX[b & 15]!,
+    HEX[(a >>> 4) & 15]!, HEX[a & 15]!, HEX[(a >>> 12) & 15]!, HEX[(a >>> 8) & 15]!,
+    HEX[(a >>> 20) & 15]!, HEX[(a >>> 16) & 15]!, HEX[a >>> 28]!, HEX[(a >>> 24) & 15]!,
+    HEX[(b >>> 4) & 15]!, HEX[b & 15]!, HEX[(b >>> 12) & 15]!, HEX[(b >>> 8) & 15]!,
+    HEX[(b >>> 20) & 15]!, HEX[(b >>> 16) & 15]!, HEX[b >>> 28]!, HEX[(b >>> 24) & 15]!,
   );
 }
 
-/** 32 hex digits of four words, flat: a concatenation of two halves would be a rope, flattened at first read. */
+/** 32 hex digits of four words, flat and in memory order as hex16's. */
 function hex32(a: number, b: number, c: number, d: number): string {
   return String.fromCharCode(
-    HEX[a >>> 28]!, HEX[(a >>> 24) & 15]!, HEX[(a >>> 20) & 15]!, HEX[(a >>> 16) & 15]!,
-    HEX[(a >>> 12) & 15]!, HEX[(a >>> 8) & 15]!, HEX[(a >>> 4) & 15]!, HEX[a & 15]!,
-    HEX[b >>> 28]!, HEX[(b >>> 24) & 15]!, HEX[(b >>> 20) & 15]!, HEX[(b >>> 16) & 15]!,
-    HEX[(b >>> 12) & 15]!, HEX[(b >>> 8) & 15]!, HEX[(b >>> 4) & 15]!, HEX[b & 15]!,
-    HEX[c >>> 28]!, HEX[(c >>> 24) & 15]!, HEX[(c >>> 20) & 15]!, HEX[(c >>> 16) & 15]!,
-    HEX[(c >>> 12) & 15]!, HEX[(c >>> 8) & 15]!, HEX[(c >>> 4) & 15]!, HEX[c & 15]!,
-    HEX[d >>> 28]!, HEX[(d >>> 24) & 15]!, HEX[(d >>> 20) & 15]!, HEX[(d >>> 16) & 15]!,
-    HEX[(d >>> 12) & 15]!, HEX[(d >>> 8) & 15]!, HEX[(d >>> 4) & 15]!, HEX[d & 15]!,
+    HEX[(a >>> 4) & 15]!, HEX[a & 15]!, HEX[(a >>> 12) & 15]!, HEX[(a >>> 8) & 15]!,
+    HEX[(a >>> 20) & 15]!, HEX[(a >>> 16) & 15]!, HEX[a >>> 28]!, HEX[(a >>> 24) & 15]!,
+    HEX[(b >>> 4) & 15]!, HEX[b & 15]!, HEX[(b >>> 12) & 15]!, HEX[(b >>> 8) & 15]!,
+    HEX[(b >>> 20) & 15]!, HEX[(b >>> 16) & 15]!, HEX[b >>> 28]!, HEX[(b >>> 24) & 15]!,
+    HEX[(c >>> 4) & 15]!, HEX[c & 15]!, HEX[(c >>> 12) & 15]!, HEX[(c >>> 8) & 15]!,
+    HEX[(c >>> 20) & 15]!, HEX[(c >>> 16) & 15]!, HEX[c >>> 28]!, HEX[(c >>> 24) & 15]!,
+    HEX[(d >>> 4) & 15]!, HEX[d & 15]!, HEX[(d >>> 12) & 15]!, HEX[(d >>> 8) & 15]!,
+    HEX[(d >>> 20) & 15]!, HEX[(d >>> 16) & 15]!, HEX[d >>> 28]!, HEX[(d >>> 24) & 15]!,
   );
 }
 
-/** A word's bytes the other way round: the first digit pair of a word's hex is its top byte, and it comes first in memory. */
-const swap = (w: number): number => ((w & 0xff) << 24) | ((w & 0xff00) << 8) | ((w >>> 8) & 0xff00) | (w >>> 24);
+/** A word's bytes the other way round: eight hex digits read as a number put their first byte on top. */
+const swap = (w: number): number => (((w & 0xff) << 24) | ((w & 0xff00) << 8) | ((w >>> 8) & 0xff00) | (w >>> 24)) >>> 0;
 
-/** Eight hex digits from `at`, as the word they spell. */
-const hexWord = (hex: string, at: number): number => Number.parseInt(hex.slice(at, at + 8), 16) >>> 0;
+/** Eight hex digits from `at`, as the little-endian word their bytes make in memory. */
+const hexWord = (hex: string, at: number): number => swap(Number.parseInt(hex.slice(at, at + 8), 16));
 
 /**
- * A trace id as four random words, most significant first (as its hex
- * reads), shared by the trace's spans. Its hex is made when first asked
- * for: every request's id goes into kernel memory as words, and only
- * exported spans and outgoing calls need the digits.
+ * A trace id as four random words, shared by the trace's spans. The words
+ * are its bytes as kernel memory holds them (little-endian words, in
+ * order), so that every request's owner is written to the kernel as it is,
+ * and its hex is made only when first asked for: only exported spans and
+ * outgoing calls need the digits.
  */
 export class TraceId {
   readonly w0: number;
@@ -118,22 +123,22 @@ export class TraceId {
   }
 }
 
-/** A span id as two random words, most significant first; its hex, as a trace id's, is made when first asked for. */
+/** A span id as two random words, in memory order as a trace id's; its hex, too, is made when first asked for. */
 export class SpanId {
-  readonly hi: number;
-  readonly lo: number;
+  readonly w0: number;
+  readonly w1: number;
   private hex: string | undefined;
 
-  constructor(hi: number, lo: number, hex?: string) {
-    this.hi = hi;
-    this.lo = lo;
+  constructor(w0: number, w1: number, hex?: string) {
+    this.w0 = w0;
+    this.w1 = w1;
     this.hex = hex;
   }
 
   static random(): SpanId {
     for (;;) {
-      const hi = randomWord(), lo = randomWord();
-      if ((hi | lo) !== 0) return new SpanId(hi, lo);
+      const a = randomWord(), b = randomWord();
+      if ((a | b) !== 0) return new SpanId(a, b);
     }
   }
 
@@ -143,23 +148,19 @@ export class SpanId {
   }
 
   toHex(): string {
-    return (this.hex ??= hex16(this.hi, this.lo));
+    return (this.hex ??= hex16(this.w0, this.w1));
   }
 }
 
 /** A fresh span id's hex, for spans made only for export. */
 export const newSpanId = (): string => SpanId.random().toHex();
 
-/**
- * The bytes of a trace id and a span id as kernel memory holds them, in
- * little-endian words (as kernel memory is read throughout, see
- * kernel/codec.ts): the trace id's in words 0-3, the span id's in 4-5.
- */
+/** The words of a trace id's and a span id's bytes, as the slot table takes them: the trace id's in words 0-3, the span id's in 4-5. */
 export function idWords(trace: TraceId, span: SpanId, into: Uint32Array): void {
-  into[0] = swap(trace.w0);
-  into[1] = swap(trace.w1);
-  into[2] = swap(trace.w2);
-  into[3] = swap(trace.w3);
-  into[4] = swap(span.hi);
-  into[5] = swap(span.lo);
+  into[0] = trace.w0;
+  into[1] = trace.w1;
+  into[2] = trace.w2;
+  into[3] = trace.w3;
+  into[4] = span.w0;
+  into[5] = span.w1;
 }

@@ -115,16 +115,20 @@ export class Tracer {
     this.listeners.push(listener);
   }
 
-  /** A request arrived on a server socket; an incoming traceparent makes it a child of the caller's span. */
-  startServer(name: string, socket: Socket | null, traceparent: string | undefined): SpanRecord {
-    const parent = parseTraceparent(traceparent);
+  /**
+   * A request (its method, and its target: path and query) arrived on a
+   * server socket; an incoming traceparent makes it a child of the caller's span.
+   */
+  startServer(method: string, target: string, socket: Socket | null, traceparent: string | undefined): SpanRecord {
+    const parent = traceparent === undefined ? null : parseTraceparent(traceparent);
     const trace = parent ? TraceId.fromHex(parent.traceId) : TraceId.random();
-    const span = new SpanRecord(trace, SpanId.random(), parent?.spanId, 'server', name, monoNs());
+    const span = new SpanRecord(trace, SpanId.random(), parent?.spanId, 'server', undefined, monoNs());
+    span.method = method;
+    span.target = target;
     const owned = socket ? this.options.owners?.own(socket, span.trace, span.id, true) : null;
     if (owned) {
       span.hold = owned.hold;
       span.parkedRx = owned.parked;
-      if (owned.parked) span.kernel = { rx_queue: owned.parked };
     }
     return span;
   }
@@ -246,6 +250,8 @@ export class Tracer {
   /** The span's kernel time: what was parked for it at its start, and what its socket did since. */
   private takeKernel(span: SpanRecord): void {
     const since = span.hold ? this.options.owners?.read(span.hold) : null;
-    if (since) span.kernel = span.parkedRx ? withParkedRx(since, span.parkedRx) : since;
+    const parked = span.parkedRx;
+    if (since) span.kernel = parked ? withParkedRx(since, parked) : since;
+    else if (parked) span.kernel = { rx_queue: parked };
   }
 }

@@ -26,13 +26,7 @@ type Counted = Socket & { [WRITTEN]?: number };
  * Node's HTTP server socket, with the parser reading its requests, and for
  * TLS the TCP handle under its TLS handle (internal fields, read defensively).
  */
-type ParsedSocket = Socket & { parser?: { incoming?: unknown } | null; _handle?: { _parent?: { bytesWritten?: unknown } } | null };
-
-function pathOf(url: string | undefined): string {
-  if (!url) return '/';
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
-}
+type ParsedSocket = Socket & { parser?: { incoming?: unknown } | null; _handle?: { bytesWritten?: unknown; _parent?: { bytesWritten?: unknown } } | null };
 
 /**
  * What the response finishing now wrote: the socket's bytes since the last
@@ -47,13 +41,17 @@ function responseBytes(socket: Counted): number {
 }
 
 /**
- * What the socket has handed to the kernel: for TLS, the encrypted bytes
- * that the TCP handle underneath wrote, which are what the kernel counts,
- * not the plaintext that bytesWritten counts.
+ * What the socket has handed to the kernel: its handle's count, which for
+ * TLS is the encrypted bytes the TCP handle underneath wrote (what the
+ * kernel counts, not the plaintext). Socket#bytesWritten would add what
+ * still waits in the socket's buffer, by copying the buffer's list: nothing
+ * of a response that finished (its last write was handed to the handle).
  */
 function wireBytes(socket: Socket): number {
-  const tcp = (socket as ParsedSocket)._handle?._parent?.bytesWritten;
-  return typeof tcp === 'number' ? tcp : socket.bytesWritten;
+  const handle = (socket as ParsedSocket)._handle;
+  const bytes = handle?._parent?.bytesWritten ?? handle?.bytesWritten;
+  // Closed: the socket kept its handle's last count.
+  return typeof bytes === 'number' ? bytes : socket.bytesWritten;
 }
 
 type Emit = (this: NetServer, event: string | symbol, ...args: unknown[]) => boolean;
@@ -93,11 +91,7 @@ function tracedEmit(tracer: Tracer, emit: Emit, connectionEvent: string): Emit {
     const req = request as IncomingMessage;
     const res = response as ServerResponse & Traced;
     const header = req.headers.traceparent;
-    const method = req.method ?? 'GET';
-    const path = pathOf(req.url);
-    const span = tracer.startServer(`${method} ${path}`, req.socket as Socket, typeof header === 'string' ? header : undefined);
-    span.attributes['http.request.method'] = method;
-    span.attributes['url.path'] = path;
+    const span = tracer.startServer(req.method ?? 'GET', req.url ?? '/', req.socket as Socket, typeof header === 'string' ? header : undefined);
     res[SPAN] = span;
     // A socket's bytesWritten is a getter that walks its buffers: read at
     // each response's finish only, and only when the tracer waits for sends.
@@ -124,7 +118,7 @@ function nameRoute(tracer: Tracer, route: FastifyRoute): void {
   route.handler = function (request, reply) {
     const span = reply.raw[SPAN];
     if (span) {
-      tracer.rename(span, name ?? `${span.attributes['http.request.method']} ${url}`);
+      tracer.rename(span, name ?? `${span.method} ${url}`);
       span.attributes['http.route'] = url;
     }
     return handler.call(this, request, reply);
