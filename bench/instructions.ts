@@ -16,13 +16,18 @@
  * is measured: the register entry costs eight times as much under it.
  *
  * What it does not see: the kernel (the BPF programs and system calls run
- * there) and cache misses. Variants driven by the clock are left out, since
- * under valgrind a second holds about a hundred times fewer requests: the
- * profiler (bench/profile-overhead.ts) and span export
- * (bench/export-cost.ts); traced here is every request attributed, its
- * kernel stages read, nothing exported.
+ * there), cache misses, and the other threads. Work driven by the clock is
+ * stretched: under valgrind a second holds about fifty times fewer
+ * requests. Span export is left out (bench/export-cost.ts); traced here is
+ * every request attributed, its kernel stages read, nothing exported. The
+ * profiler is split in two instead: `profiled-rare` samples too seldom to
+ * land in a window, which leaves what it costs each request (its labels,
+ * heap sampling, the routes' totals), and `profiled` at the default rate adds its samples; from
+ * the two and the windows' seconds the bench prints the instructions a
+ * sample costs the main thread, which a native rate turns into a cost a
+ * request (bench/profile-overhead.ts measures the same in throughput).
  *
- *   node bench/instructions.ts [--variants none,context-floor,js-only,traced] [--processes 3] [--window 2000] [--windows 5]
+ *   node bench/instructions.ts [--variants none,context-floor,js-only,traced,profiled-rare,profiled] [--processes 3] [--window 2000] [--windows 5]
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -31,6 +36,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { DEFAULT_PROFILE_HZ } from '../src/trace/config.ts';
 import { scratchDir } from '../src/util/scratch-dir.ts';
 import { rotated } from './lib/rounds.ts';
 import { chosenVariants } from './lib/variants.ts';
@@ -54,11 +60,21 @@ await run('valgrind', ['--version']).catch(() => {
 
 const register = new URL('../src/trace/register.ts', import.meta.url).href;
 const contextFloor = new URL('./fixtures/context-floor.ts', import.meta.url).href;
+/** The profiler's runs write their profiles here, at exit: they are killed first, so it stays empty. */
+const profileDir = scratchDir('wf-instructions-profile-');
+const profiledAt = (hz: number) => ({
+  nodeArgs: ['--import', register],
+  env: { WIREFLAME_KERNEL: 'off', WIREFLAME_PROFILE_DIR: profileDir, WIREFLAME_PROFILE_INTERVAL_US: String(Math.round(1e6 / hz)) },
+});
+/** A sample a minute: none in most windows, and the median window has none. */
+const RARE_HZ = 1 / 60;
 const VARIANTS = {
   none: { nodeArgs: [], env: {} },
   'context-floor': { nodeArgs: ['--import', contextFloor], env: {} },
   'js-only': { nodeArgs: ['--import', register], env: { WIREFLAME_KERNEL: 'off' } },
   traced: { nodeArgs: ['--import', register], env: { WIREFLAME_KERNEL: 'self' } },
+  'profiled-rare': profiledAt(RARE_HZ),
+  profiled: profiledAt(DEFAULT_PROFILE_HZ),
 } satisfies Record<string, { nodeArgs: string[]; env: NodeJS.ProcessEnv }>;
 type Variant = keyof typeof VARIANTS;
 const names = chosenVariants(values.variants, Object.keys(VARIANTS) as Variant[]);
@@ -71,7 +87,14 @@ const CONNECTIONS = 32;
  */
 const SETTLED = 0.01;
 const SETTLED_WINDOWS = 3;
-const MAX_WARMUP_WINDOWS = 30;
+/**
+ * Nor does warm-up end before this many windows: the traced target held
+ * 58.3k for three windows, then settled at 56.3k after its 16th; under
+ * callgrind every function's counts take that long to reach V8's
+ * thresholds for its last compilation.
+ */
+const MIN_WARMUP_WINDOWS = 20;
+const MAX_WARMUP_WINDOWS = 40;
 
 /** `n` GETs over the agent's keep-alive connections, as many at once as it has connections. */
 async function requests(url: string, agent: http.Agent, n: number): Promise<void> {
@@ -151,13 +174,16 @@ class CountedTarget {
   }
 }
 
-/** Instructions a request, per window, once the counts settled; the warm-up's windows apart. */
-async function measure(variant: Variant): Promise<{ warmup: number[]; windows: number[] }> {
+/** Instructions a request, per window, once the counts settled (the warm-up's windows apart), and the measured windows' seconds. */
+async function measure(variant: Variant): Promise<{ warmup: number[]; windows: number[]; seconds: number[] }> {
   const target = await CountedTarget.start(variant);
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const seconds: number[] = [];
   const window = async () => {
     await target.zero();
+    const start = performance.now();
     await requests(target.url, agent, windowSize);
+    seconds.push((performance.now() - start) / 1000);
     return (await target.dump()) / windowSize;
   };
   try {
@@ -165,11 +191,13 @@ async function measure(variant: Variant): Promise<{ warmup: number[]; windows: n
     while (warmup.length < MAX_WARMUP_WINDOWS) {
       warmup.push(await window());
       const last = warmup.slice(-SETTLED_WINDOWS);
-      if (last.length === SETTLED_WINDOWS && Math.max(...last) - Math.min(...last) <= SETTLED * Math.min(...last)) break;
+      const settled = Math.max(...last) - Math.min(...last) <= SETTLED * Math.min(...last);
+      if (warmup.length >= MIN_WARMUP_WINDOWS && settled) break;
     }
+    seconds.length = 0;
     const measured: number[] = [];
     for (let i = 0; i < windows; i++) measured.push(await window());
-    return { warmup, windows: measured };
+    return { warmup, windows: measured, seconds };
   } finally {
     agent.destroy();
     target.stop();
@@ -178,17 +206,39 @@ async function measure(variant: Variant): Promise<{ warmup: number[]; windows: n
 
 const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
 const perProcess = new Map<Variant, number[]>(names.map((v) => [v, []]));
+/** Seconds a request took under valgrind, every measured window's. */
+const secondsEach = new Map<Variant, number[]>(names.map((v) => [v, []]));
 for (let round = 0; round < processes; round++) {
   for (const variant of rotated(names, round)) {
-    const { warmup, windows: counts } = await measure(variant);
+    const { warmup, windows: counts, seconds } = await measure(variant);
     perProcess.get(variant)!.push(median(counts));
-    process.stderr.write(`${variant}: warm-up ${warmup.map(k).join(' ')}; windows ${counts.map(k).join(' ')} instructions a request\n`);
+    secondsEach.get(variant)!.push(...seconds.map((s) => s / windowSize));
+    process.stderr.write(
+      `${variant}: warm-up ${warmup.map(k).join(' ')}; windows ${counts.map(k).join(' ')} instructions a request, ${seconds.map((s) => (windowSize / s).toFixed(0)).join(' ')} requests/s\n`,
+    );
   }
 }
+rmSync(profileDir, { recursive: true, force: true });
 const base = median(perProcess.get(names[0]!)!);
 console.log(`main-thread instructions a request (median of ${windows} windows of ${windowSize} requests, in each of ${processes} processes), fastify hello under callgrind`);
 for (const [variant, each] of perProcess) {
   const at = median(each);
   const added = variant === names[0] ? '' : `   ${at >= base ? '+' : '-'}${k(Math.abs(at - base))} over ${names[0]} (${(((at - base) / base) * 100).toFixed(1)} %)`;
   console.log(`  ${variant.padEnd(14)} ${k(at).padStart(7)}${added}${processes > 1 ? `   processes: ${each.map(k).join(' ')}` : ''}`);
+}
+
+const rare = perProcess.get('profiled-rare');
+const sampled = perProcess.get('profiled');
+if (rare && sampled) {
+  // Under valgrind a request takes fifty times as long, and the profiler's clock lands that many more samples on it.
+  const samplesPerRequest = DEFAULT_PROFILE_HZ * median(secondsEach.get('profiled')!);
+  const perSample = (median(sampled) - median(rare)) / samplesPerRequest;
+  const jsOnly = perProcess.get('js-only');
+  const fixed = jsOnly ? median(rare) - median(jsOnly) : null;
+  console.log(`profiler: ${samplesPerRequest.toFixed(3)} samples a request at ${DEFAULT_PROFILE_HZ} Hz under valgrind; ${k(perSample)} main-thread instructions a sample`);
+  for (const rps of [20_000, 60_000]) {
+    const sampling = (perSample * DEFAULT_PROFILE_HZ) / rps;
+    const each = fixed === null ? '' : `, plus ${k(fixed)} a request for labels, heap sampling and route totals (profiled-rare over js-only)`;
+    console.log(`  natively at ${rps / 1000}k req/s: samples cost ${sampling.toFixed(0)} instructions a request${each}`);
+  }
 }
