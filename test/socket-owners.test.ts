@@ -45,15 +45,15 @@ for (const path of ['slot', 'hash'] as const) {
       if (path === 'hash') assert.ok(session.slots().claim(other) >= 0);
       const first = owners.own(client, TraceId.random(), SpanId.random(), false);
       assert.ok(first, 'the socket is tagged');
-      assert.equal(first.hold.slot >= 0, path === 'slot');
+      assert.equal(first.slot >= 0, path === 'slot');
       await roundTrip(client, 3000, 12_000);
-      assert.equal(await sentBytes(owners, first.hold, 3000), 3000);
+      assert.equal(await sentBytes(owners, first, 3000), 3000);
 
-      const second = owners.own(client, first.hold.trace, SpanId.random(), false);
+      const second = owners.own(client, first.trace, SpanId.random(), false);
       assert.ok(second);
       await roundTrip(client, 5000, 20_000);
-      assert.equal(await sentBytes(owners, second.hold, 5000), 5000, "the second owner's bytes only");
-      assert.equal(owners.read(first.hold)?.tx_send?.bytes, 3000, "the first owner's bytes stay its own");
+      assert.equal(await sentBytes(owners, second, 5000), 5000, "the second owner's bytes only");
+      assert.equal(owners.read(first)?.tx_send?.bytes, 3000, "the first owner's bytes stay its own");
       assert.deepEqual(
         [owners.counters.slotWrites, owners.counters.hashWrites],
         path === 'slot' ? [2, 0] : [0, 2],

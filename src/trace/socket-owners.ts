@@ -33,6 +33,8 @@ export interface KernelHold {
   superseded: boolean;
   /** The socket's state, which holds this hold until it settles. */
   socket: SocketState;
+  /** A server socket's receive waits, parked by the kernel before this owner began. */
+  parked: StageAgg | null;
 }
 
 const STATE = Symbol('wireflame.socket');
@@ -73,12 +75,6 @@ export interface OwnerCounters {
   untimed: number;
 }
 
-export interface Owned {
-  hold: KernelHold;
-  /** A server socket's receive waits for the request starting now. */
-  parked: StageAgg | null;
-}
-
 export class SocketOwners {
   readonly counters: OwnerCounters = { slotWrites: 0, hashWrites: 0, unchanged: 0, failed: 0, untimed: 0 };
   private readonly maps: SharedMaps;
@@ -97,13 +93,13 @@ export class SocketOwners {
   }
 
   /** From now on the socket's kernel time goes to the span; null when the socket cannot be tagged. */
-  own(socket: Socket, trace: TraceId, span: SpanId, server: boolean): Owned | null {
+  own(socket: Socket, trace: TraceId, span: SpanId, server: boolean): KernelHold | null {
     const s = socket as Socket & Tagged;
     const bound = s[STATE];
     const held = bound?.hold;
     if (held && held.span === span) {
       this.counters.unchanged++;
-      return { hold: held, parked: null };
+      return held;
     }
     // A connected TCP socket has a peer port; a Unix socket never has, and a
     // span that held one would wait in vain for its send stages.
@@ -131,9 +127,9 @@ export class SocketOwners {
         this.maps.setOwner(cookie, { traceId: trace.toHex(), spanId: span.toHex(), server });
         this.counters.hashWrites++;
       }
-      const hold: KernelHold = { slot, gen, trace, span, settled: null, superseded: false, socket: state };
+      const hold: KernelHold = { slot, gen, trace, span, settled: null, superseded: false, socket: state, parked };
       state.hold = hold;
-      return { hold, parked };
+      return hold;
     } catch {
       // Closed meanwhile, or the map is full: tried again at the next owner change.
       this.counters.failed++;

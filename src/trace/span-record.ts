@@ -47,8 +47,6 @@ export class SpanRecord {
   children: SpanRecord[] = [];
   /** Where the kernel keeps this span's time while it runs; null when it owns no socket. */
   hold: KernelHold | null = null;
-  /** A server span's receive waits, parked by the kernel before the span began. */
-  parkedRx: StageAgg | null = null;
   /**
    * What the profiler labels the request's samples with, when it labels
    * them one by one (a request not on an HTTP connection it saw open). The

@@ -125,11 +125,7 @@ export class Tracer {
     const span = new SpanRecord(trace, SpanId.random(), parent?.spanId, 'server', undefined, monoNs());
     span.method = method;
     span.target = target;
-    const owned = socket ? this.options.owners?.own(socket, span.trace, span.id, true) : null;
-    if (owned) {
-      span.hold = owned.hold;
-      span.parkedRx = owned.parked;
-    }
+    if (socket) span.hold = this.options.owners?.own(socket, span.trace, span.id, true) ?? null;
     return span;
   }
 
@@ -205,7 +201,7 @@ export class Tracer {
       // The request lasted until its last byte left: its kernel stages end inside it.
       const lastNs = owners.lastEndNs(hold);
       span.endNs = Math.max(span.endNs, lastNs);
-      if (lastNs > 0 || span.parkedRx) this.counters.withKernel++;
+      if (lastNs > 0 || hold.parked) this.counters.withKernel++;
     }
     const reason = this.options.sampler.decide(span.endNs - span.startNs, span.error !== undefined, span.endNs);
     const exported = reason !== null && sink !== null;
@@ -234,8 +230,7 @@ export class Tracer {
 
   /** The client span's bytes go out on this socket from now on. */
   ownSocket(span: SpanRecord, socket: Socket): void {
-    const owned = this.options.owners?.own(socket, span.trace, span.id, false);
-    if (owned) span.hold = owned.hold;
+    span.hold = this.options.owners?.own(socket, span.trace, span.id, false) ?? null;
   }
 
   finishClient(span: SpanRecord, error: string | undefined): void {
@@ -249,8 +244,10 @@ export class Tracer {
 
   /** The span's kernel time: what was parked for it at its start, and what its socket did since. */
   private takeKernel(span: SpanRecord): void {
-    const since = span.hold ? this.options.owners?.read(span.hold) : null;
-    const parked = span.parkedRx;
+    const { hold } = span;
+    if (!hold) return;
+    const since = this.options.owners?.read(hold);
+    const parked = hold.parked;
     if (since) span.kernel = parked ? withParkedRx(since, parked) : since;
     else if (parked) span.kernel = { rx_queue: parked };
   }
