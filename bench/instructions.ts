@@ -16,22 +16,24 @@
  * is measured: the register entry costs eight times as much under it.
  *
  * What it does not see: the kernel (the BPF programs and system calls run
- * there), cache misses, and the other threads. Work driven by the clock is
- * stretched: under valgrind a second holds about fifty times fewer
- * requests. Span export is left out (bench/export-cost.ts); traced here is
+ * there) and cache misses. The other threads are counted apart, and their
+ * work is mostly driven by the clock, which is stretched: under valgrind a
+ * second holds about fifty times fewer requests. Span export is left out (bench/export-cost.ts); traced here is
  * every request attributed, its kernel stages read, nothing exported. The
- * profiler is split in two instead: `profiled-rare` samples too seldom to
- * land in a window, which leaves what it costs each request (its labels,
- * heap sampling, the routes' totals), and `profiled` at the default rate adds its samples; from
- * the two and the windows' seconds the bench prints the instructions a
- * sample costs the main thread, which a native rate turns into a cost a
- * request (bench/profile-overhead.ts measures the same in throughput).
+ * profiler's cost is split in two: what it costs each request (its labels,
+ * heap sampling, the routes' totals) and what each sample costs. It runs at
+ * two rates, `profiled-rare` (1 Hz) and `profiled` (the default), and the
+ * windows' seconds say how many samples a request drew at each: the two
+ * counts solve for both parts, on the main thread and on V8's sampler
+ * thread, and a native rate turns the second into a cost a request
+ * (bench/profile-overhead.ts measures the same in throughput). A rarer rate is no cleaner: at a sample a minute every
+ * collection held the thread for hundreds of millions of instructions.
  *
  *   node bench/instructions.ts [--variants none,context-floor,js-only,traced,profiled-rare,profiled] [--processes 3] [--window 2000] [--windows 5]
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,8 +68,8 @@ const profiledAt = (hz: number) => ({
   nodeArgs: ['--import', register],
   env: { WIREFLAME_KERNEL: 'off', WIREFLAME_PROFILE_DIR: profileDir, WIREFLAME_PROFILE_INTERVAL_US: String(Math.round(1e6 / hz)) },
 });
-/** A sample a minute: none in most windows, and the median window has none. */
-const RARE_HZ = 1 / 60;
+/** A sample in about a thousand requests under valgrind. */
+const RARE_HZ = 1;
 const VARIANTS = {
   none: { nodeArgs: [], env: {} },
   'context-floor': { nodeArgs: ['--import', contextFloor], env: {} },
@@ -117,7 +119,7 @@ async function requests(url: string, agent: http.Agent, n: number): Promise<void
   await Promise.all(Array.from({ length: CONNECTIONS }, worker));
 }
 
-/** The target under callgrind, counting from the start; each dump() returns the main thread's instructions since the last. */
+/** The target under callgrind, counting from the start; each dump() returns its threads' instructions since the last. */
 class CountedTarget {
   private dumps = 0;
   readonly child: ChildProcess;
@@ -156,16 +158,21 @@ class CountedTarget {
     await run('callgrind_control', ['--zero', String(this.child.pid)]);
   }
 
-  /** The main thread's instructions since the last zero or dump. */
-  async dump(): Promise<number> {
+  /** The main thread's instructions since the last zero or dump, and the other threads' together. */
+  async dump(): Promise<{ main: number; others: number }> {
     await run('callgrind_control', ['--dump', String(this.child.pid)]);
     this.dumps++;
-    // Thread 1 is the main thread.
-    const file = `cg.${this.dumps}-01`;
-    if (!existsSync(join(this.dir, file))) throw new Error(`callgrind wrote no dump ${this.dumps} in ${this.dir}: ${readdirSync(this.dir).join(', ')}`);
-    const totals = /^totals:\s+(\d+)/m.exec(readFileSync(join(this.dir, file), 'utf8'));
-    if (!totals) throw new Error(`no totals in ${file}`);
-    return Number(totals[1]);
+    // One file a thread, cg.<dump>-<thread>; thread 1 is the main thread.
+    const prefix = `cg.${this.dumps}-`;
+    const files = readdirSync(this.dir).filter((f) => f.startsWith(prefix));
+    if (!files.includes(`${prefix}01`)) throw new Error(`callgrind wrote no dump ${this.dumps} in ${this.dir}: ${readdirSync(this.dir).join(', ')}`);
+    const totalOf = (file: string) => {
+      const totals = /^totals:\s+(\d+)/m.exec(readFileSync(join(this.dir, file), 'utf8'));
+      if (!totals) throw new Error(`no totals in ${file}`);
+      return Number(totals[1]);
+    };
+    const others = files.filter((f) => f !== `${prefix}01`).reduce((sum, f) => sum + totalOf(f), 0);
+    return { main: totalOf(`${prefix}01`), others };
   }
 
   stop(): void {
@@ -174,17 +181,24 @@ class CountedTarget {
   }
 }
 
-/** Instructions a request, per window, once the counts settled (the warm-up's windows apart), and the measured windows' seconds. */
-async function measure(variant: Variant): Promise<{ warmup: number[]; windows: number[]; seconds: number[] }> {
+/**
+ * The main thread's instructions a request, per window, once the counts
+ * settled (the warm-up's windows apart); the other threads' per measured
+ * window; and the measured windows' seconds.
+ */
+async function measure(variant: Variant): Promise<{ warmup: number[]; windows: number[]; others: number[]; seconds: number[] }> {
   const target = await CountedTarget.start(variant);
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const seconds: number[] = [];
+  const others: number[] = [];
   const window = async () => {
     await target.zero();
     const start = performance.now();
     await requests(target.url, agent, windowSize);
     seconds.push((performance.now() - start) / 1000);
-    return (await target.dump()) / windowSize;
+    const counts = await target.dump();
+    others.push(counts.others / windowSize);
+    return counts.main / windowSize;
   };
   try {
     const warmup: number[] = [];
@@ -195,9 +209,10 @@ async function measure(variant: Variant): Promise<{ warmup: number[]; windows: n
       if (warmup.length >= MIN_WARMUP_WINDOWS && settled) break;
     }
     seconds.length = 0;
+    others.length = 0;
     const measured: number[] = [];
     for (let i = 0; i < windows; i++) measured.push(await window());
-    return { warmup, windows: measured, seconds };
+    return { warmup, windows: measured, others, seconds };
   } finally {
     agent.destroy();
     target.stop();
@@ -206,15 +221,18 @@ async function measure(variant: Variant): Promise<{ warmup: number[]; windows: n
 
 const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
 const perProcess = new Map<Variant, number[]>(names.map((v) => [v, []]));
+/** The other threads' instructions a request, each process's median. */
+const othersPerProcess = new Map<Variant, number[]>(names.map((v) => [v, []]));
 /** Seconds a request took under valgrind, every measured window's. */
 const secondsEach = new Map<Variant, number[]>(names.map((v) => [v, []]));
 for (let round = 0; round < processes; round++) {
   for (const variant of rotated(names, round)) {
-    const { warmup, windows: counts, seconds } = await measure(variant);
+    const { warmup, windows: counts, others, seconds } = await measure(variant);
     perProcess.get(variant)!.push(median(counts));
+    othersPerProcess.get(variant)!.push(median(others));
     secondsEach.get(variant)!.push(...seconds.map((s) => s / windowSize));
     process.stderr.write(
-      `${variant}: warm-up ${warmup.map(k).join(' ')}; windows ${counts.map(k).join(' ')} instructions a request, ${seconds.map((s) => (windowSize / s).toFixed(0)).join(' ')} requests/s\n`,
+      `${variant}: warm-up ${warmup.map(k).join(' ')}; windows ${counts.map(k).join(' ')} instructions a request (other threads ${others.map(k).join(' ')}), ${seconds.map((s) => (windowSize / s).toFixed(0)).join(' ')} requests/s\n`,
     );
   }
 }
@@ -226,19 +244,29 @@ for (const [variant, each] of perProcess) {
   const added = variant === names[0] ? '' : `   ${at >= base ? '+' : '-'}${k(Math.abs(at - base))} over ${names[0]} (${(((at - base) / base) * 100).toFixed(1)} %)`;
   console.log(`  ${variant.padEnd(14)} ${k(at).padStart(7)}${added}${processes > 1 ? `   processes: ${each.map(k).join(' ')}` : ''}`);
 }
+console.log('other threads (clock-driven work is stretched fiftyfold under valgrind, so these are not native costs):');
+for (const [variant, each] of othersPerProcess) console.log(`  ${variant.padEnd(14)} ${k(median(each)).padStart(7)}`);
 
 const rare = perProcess.get('profiled-rare');
 const sampled = perProcess.get('profiled');
 if (rare && sampled) {
   // Under valgrind a request takes fifty times as long, and the profiler's clock lands that many more samples on it.
-  const samplesPerRequest = DEFAULT_PROFILE_HZ * median(secondsEach.get('profiled')!);
-  const perSample = (median(sampled) - median(rare)) / samplesPerRequest;
+  const samplesAt = (variant: Variant, hz: number) => hz * median(secondsEach.get(variant)!);
+  const [fewer, more] = [samplesAt('profiled-rare', RARE_HZ), samplesAt('profiled', DEFAULT_PROFILE_HZ)];
+  // count = fixed + perSample x samples a request, at both rates; the other threads' work is all per sample.
+  const perSample = (median(sampled) - median(rare)) / (more - fewer);
+  const othersPerSample = (median(othersPerProcess.get('profiled')!) - median(othersPerProcess.get('profiled-rare')!)) / (more - fewer);
+  const withoutSamples = median(rare) - perSample * fewer;
   const jsOnly = perProcess.get('js-only');
-  const fixed = jsOnly ? median(rare) - median(jsOnly) : null;
-  console.log(`profiler: ${samplesPerRequest.toFixed(3)} samples a request at ${DEFAULT_PROFILE_HZ} Hz under valgrind; ${k(perSample)} main-thread instructions a sample`);
+  const fixed = jsOnly ? withoutSamples - median(jsOnly) : null;
+  console.log(
+    `profiler: ${more.toFixed(3)} samples a request at ${DEFAULT_PROFILE_HZ} Hz and ${fewer.toFixed(4)} at ${RARE_HZ} Hz under valgrind; a sample costs ${k(perSample)} instructions on the main thread, ${k(othersPerSample)} on the others (V8's sampler)`,
+  );
   for (const rps of [20_000, 60_000]) {
-    const sampling = (perSample * DEFAULT_PROFILE_HZ) / rps;
-    const each = fixed === null ? '' : `, plus ${k(fixed)} a request for labels, heap sampling and route totals (profiled-rare over js-only)`;
-    console.log(`  natively at ${rps / 1000}k req/s: samples cost ${sampling.toFixed(0)} instructions a request${each}`);
+    const nativeEach = (n: number) => ((n * DEFAULT_PROFILE_HZ) / rps).toFixed(0);
+    const each = fixed === null ? '' : `, plus ${k(fixed)} a request for labels, heap sampling and route totals (over js-only)`;
+    console.log(
+      `  natively at ${rps / 1000}k req/s: samples cost ${nativeEach(perSample)} main-thread instructions a request and ${nativeEach(othersPerSample)} on other threads${each}`,
+    );
   }
 }
