@@ -16,18 +16,24 @@
  * is measured: the register entry costs eight times as much under it.
  *
  * What it does not see: the kernel (the BPF programs and system calls run
- * there) and cache misses. The other threads are counted apart, and their
- * work is mostly driven by the clock, which is stretched: under valgrind a
- * second holds about fifty times fewer requests. Span export is left out (bench/export-cost.ts); traced here is
- * every request attributed, its kernel stages read, nothing exported. The
- * profiler's cost is split in two: what it costs each request (its labels,
- * heap sampling, the routes' totals) and what each sample costs. It runs at
- * two rates, `profiled-rare` (1 Hz) and `profiled` (the default), and the
- * windows' seconds say how many samples a request drew at each: the two
- * counts solve for both parts, on the main thread and on V8's sampler
+ * there) and cache misses. The other threads are counted apart; their work
+ * is mostly driven by the clock, which valgrind stretches: a second holds
+ * about fifty times fewer requests. Span export is left out
+ * (bench/export-cost.ts): traced here is every request attributed, its
+ * kernel stages read, nothing exported.
+ *
+ * The profiler's cost is split in two: what it costs each request (its
+ * labels, heap sampling, the routes' totals) and what each sample costs. It
+ * runs at two rates, `profiled-rare` (1 Hz) and `profiled` (the default),
+ * and the windows' seconds say how many samples a request drew at each: the
+ * two counts solve for both parts, on the main thread and on V8's sampler
  * thread, and a native rate turns the second into a cost a request
- * (bench/profile-overhead.ts measures the same in throughput). A rarer rate is no cleaner: at a sample a minute every
- * collection held the thread for hundreds of millions of instructions.
+ * (bench/profile-overhead.ts measures the same in throughput). A rarer rate
+ * is no cleaner: at a sample a minute every other window cost 300k
+ * instructions a request or more (somewhere in the profiler at that rate;
+ * not traced further). A collection (every 10 s) lands in
+ * some of the default rate's windows and not others, so its per-sample
+ * figure moves with the median window: read its windows too.
  *
  *   node bench/instructions.ts [--variants none,context-floor,js-only,traced,profiled-rare,profiled] [--processes 3] [--window 2000] [--windows 5]
  */

@@ -133,10 +133,10 @@ export class SlotTable {
 
   /**
    * The bytes of one of the owner's stages so far, 0 when it has none or
-   * another owner has the slot now: what
-   * a finished request needs to know whether its response has left, read
-   * without building the aggregates (most requests are never exported, and
-   * building them was a sixth of the tracer's cost a request).
+   * another owner has the slot now: what a finished request needs to know
+   * whether its response has left, read without building the aggregates
+   * (most requests are never exported, and building them was a sixth of the
+   * tracer's cost a request).
    */
   stageBytes(slot: number, gen: number, stage: Stage): number {
     const base = slot * SLOT.size;
