@@ -164,6 +164,11 @@ test('settings: defaults, and one line naming the bad variable', () => {
   assert.equal(c.timestamping, true);
   assert.equal(tracingConfig({ WIREFLAME_TIMESTAMPING: 'off' }).timestamping, false);
   assert.throws(() => tracingConfig({ WIREFLAME_TIMESTAMPING: 'no' }), /^TracingConfigError: WIREFLAME_TIMESTAMPING must be auto or off, got "no"$/);
+  assert.equal(tracingConfig({ WIREFLAME_PROFILE_INTERVAL_US: '1000000' }).profileIntervalMicros, 1_000_000);
+  assert.throws(
+    () => tracingConfig({ WIREFLAME_PROFILE_INTERVAL_US: '60000000' }),
+    /^TracingConfigError: WIREFLAME_PROFILE_INTERVAL_US must be at most 1000000 \(1 Hz: each 10 s collection needs samples\), got "60000000"$/,
+  );
 });
 
 test('pg operation names come from the statement', () => {

@@ -44,6 +44,15 @@ const HEAP_INTERVAL_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_PROFILE_HZ = 99;
 
 /**
+ * The longest wall sampling interval, a second. The profile is collected
+ * every 10 s, and a collection without a sample makes @datadog/pprof take
+ * V8's profiler for stuck and restart it whole, which records every
+ * compiled function again: at a sample a minute that cost the hello server
+ * 300k instructions a request in every other window (bench/instructions.ts).
+ */
+export const MAX_PROFILE_INTERVAL_US = 1_000_000;
+
+/**
  * Sampled requests exported per second at most, and slow-tail requests
  * about so many (export-sampler.ts): the 1 % ratio's share of a 10k req/s
  * service. An exported request with its kernel stages' spans costs
@@ -76,6 +85,16 @@ function count(env: NodeJS.ProcessEnv, name: string, fallback: number, min: 0 | 
 
 const KERNEL_MODES: readonly KernelMode[] = ['auto', 'agent', 'self', 'off'];
 
+function profileInterval(env: NodeJS.ProcessEnv): number {
+  const us = count(env, 'WIREFLAME_PROFILE_INTERVAL_US', Math.round(1e6 / DEFAULT_PROFILE_HZ), 1);
+  if (us > MAX_PROFILE_INTERVAL_US) {
+    throw new TracingConfigError(
+      `WIREFLAME_PROFILE_INTERVAL_US must be at most ${MAX_PROFILE_INTERVAL_US} (1 Hz: each 10 s collection needs samples), got "${env.WIREFLAME_PROFILE_INTERVAL_US}"`,
+    );
+  }
+  return us;
+}
+
 export function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig {
   const kernel = (env.WIREFLAME_KERNEL || 'auto') as KernelMode;
   if (!KERNEL_MODES.includes(kernel)) throw new TracingConfigError(`WIREFLAME_KERNEL must be one of ${KERNEL_MODES.join(', ')}, got "${kernel}"`);
@@ -97,7 +116,7 @@ export function tracingConfig(env: NodeJS.ProcessEnv): TracingConfig {
     exportTailPerSecond: count(env, 'WIREFLAME_EXPORT_TAIL_RATE', EXPORT_RATE, 0),
     exportMaxInFlight: count(env, 'WIREFLAME_EXPORT_MAX_IN_FLIGHT', 4096, 1),
     profileDir: env.WIREFLAME_PROFILE_DIR || undefined,
-    profileIntervalMicros: count(env, 'WIREFLAME_PROFILE_INTERVAL_US', Math.round(1e6 / DEFAULT_PROFILE_HZ), 1),
+    profileIntervalMicros: profileInterval(env),
     heapIntervalBytes: count(env, 'WIREFLAME_HEAP_INTERVAL_BYTES', HEAP_INTERVAL_BYTES, 0),
     timestamping: timestamping === 'auto',
   };
